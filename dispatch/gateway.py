@@ -1,0 +1,77 @@
+"""The one way out to Twilio (or any Twilio-compatible server, such as the local sandbox)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import requests
+from django.conf import settings
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+TWILIO_ORIGIN = "https://api.twilio.com"
+
+
+class RedirectingHttpClient(TwilioHttpClient):
+    """Sends what the twilio library would send to api.twilio.com to another origin."""
+
+    def __init__(self, base_url: str, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self.base_url = base_url.rstrip("/")
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        if url.startswith(TWILIO_ORIGIN):
+            url = self.base_url + url[len(TWILIO_ORIGIN) :]
+        return super().request(method, url, *args, **kwargs)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    sid: str
+    status: str
+
+
+class SendError(Exception):
+    def __init__(self, message: str, *, code: str = "", temporary: bool) -> None:
+        super().__init__(message)
+        self.code = code
+        self.temporary = temporary
+
+
+@lru_cache(maxsize=4)
+def _client(account_sid: str, auth_token: str, base_url: str, timeout: float) -> Client:
+    http = RedirectingHttpClient(base_url, timeout)
+    return Client(account_sid, auth_token, http_client=http)
+
+
+def client() -> Client:
+    return _client(
+        settings.TWILIO_ACCOUNT_SID,
+        settings.TWILIO_AUTH_TOKEN,
+        settings.TWILIO_API_BASE_URL,
+        settings.TWILIO_HTTP_TIMEOUT,
+    )
+
+
+def status_callback_url(path: str) -> str:
+    return settings.PUBLIC_BASE_URL + path
+
+
+def sms_send(*, to: str, body: str, status_callback: str) -> SendResult:
+    try:
+        message = client().messages.create(
+            to=to,
+            from_=settings.TWILIO_PHONE_NUMBER,
+            body=body,
+            status_callback=status_callback,
+        )
+    except TwilioRestException as exc:
+        # Twilio's 4xx answers (bad number, opted out) will not change on retry; 429 and 5xx may.
+        temporary = exc.status == 429 or exc.status >= 500
+        raise SendError(str(exc.msg), code=str(exc.code or exc.status), temporary=temporary) from exc
+    except requests.RequestException as exc:
+        raise SendError(f"could not reach Twilio: {exc}", temporary=True) from exc
+    return SendResult(sid=str(message.sid), status=str(message.status))

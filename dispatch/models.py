@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from nors.lib.fields import EncryptedTextField
+
+
+class OutboundStatus(models.TextChoices):
+    QUEUED = "queued", _("Waiting to send")
+    SENDING = "sending", _("Sending")
+    ACCEPTED = "accepted", _("Accepted by Twilio")
+    SENT = "sent", _("Sent")
+    DELIVERED = "delivered", _("Delivered")
+    UNDELIVERED = "undelivered", _("Not delivered")
+    FAILED = "failed", _("Failed")
+    # The worker died mid-call: Twilio may or may not have the message, so it is not resent.
+    UNCONFIRMED = "unconfirmed", _("Not confirmed")
+
+
+FINAL_STATUSES = {
+    OutboundStatus.DELIVERED,
+    OutboundStatus.UNDELIVERED,
+    OutboundStatus.FAILED,
+    OutboundStatus.UNCONFIRMED,
+}
+PROBLEM_STATUSES = {OutboundStatus.UNDELIVERED, OutboundStatus.FAILED, OutboundStatus.UNCONFIRMED}
+
+# Twilio's callbacks may arrive out of order; a status only ever moves up this ladder.
+STATUS_RANK = {
+    OutboundStatus.QUEUED: 0,
+    OutboundStatus.SENDING: 1,
+    OutboundStatus.ACCEPTED: 2,
+    OutboundStatus.SENT: 3,
+    OutboundStatus.DELIVERED: 4,
+    OutboundStatus.UNDELIVERED: 5,
+    OutboundStatus.FAILED: 5,
+    OutboundStatus.UNCONFIRMED: 5,
+}
+
+TWILIO_TO_OUTBOUND = {
+    "accepted": OutboundStatus.ACCEPTED,
+    "scheduled": OutboundStatus.ACCEPTED,
+    "queued": OutboundStatus.ACCEPTED,
+    "sending": OutboundStatus.ACCEPTED,
+    "sent": OutboundStatus.SENT,
+    "delivered": OutboundStatus.DELIVERED,
+    "read": OutboundStatus.DELIVERED,
+    "undelivered": OutboundStatus.UNDELIVERED,
+    "failed": OutboundStatus.FAILED,
+    "canceled": OutboundStatus.FAILED,
+}
+
+
+def status_moves_forward(old: str, new: str) -> bool:
+    return STATUS_RANK[OutboundStatus(new)] > STATUS_RANK[OutboundStatus(old)]
+
+
+class OutboundSMS(models.Model):
+    """The outbox: a text is written here before Twilio ever hears of it."""
+
+    to_phone = EncryptedTextField()
+    body = EncryptedTextField()
+    session = models.ForeignKey(
+        "monitoring.Session",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="outbound_sms",
+    )
+    status = models.CharField(
+        max_length=16, choices=OutboundStatus.choices, default=OutboundStatus.QUEUED
+    )
+    twilio_sid = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    error_code = models.CharField(max_length=16, blank=True)
+    error_message = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        indexes: ClassVar[list[Any]] = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"Outbound SMS {self.pk} ({self.status})"
+
+
+class StatusCallback(models.Model):
+    """Each delivery report Twilio sent us, kept once even when Twilio retries it."""
+
+    twilio_sid = models.CharField(max_length=64)
+    status = models.CharField(max_length=20)
+    error_code = models.CharField(max_length=16, blank=True)
+    received_at = models.DateTimeField()
+    applied = models.BooleanField(default=False)
+
+    class Meta:
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(fields=["twilio_sid", "status"], name="one_callback_per_status")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.twilio_sid} {self.status}"

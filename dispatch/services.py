@@ -1,0 +1,186 @@
+"""Writes for the outbox: every text is a row before it is sent, and is sent at most once."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from dispatch import gateway
+from dispatch.models import (
+    TWILIO_TO_OUTBOUND,
+    OutboundSMS,
+    OutboundStatus,
+    StatusCallback,
+    status_moves_forward,
+)
+from nors.lib import realtime
+
+log = logging.getLogger(__name__)
+
+
+def outbound_sms_queue(*, to: str, body: str, session_id: int | None = None) -> OutboundSMS:
+    now = timezone.now()
+    sms = OutboundSMS.objects.create(
+        to_phone=to,
+        body=body,
+        session_id=session_id,
+        next_attempt_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    transaction.on_commit(lambda: _enqueue(sms.pk))
+    return sms
+
+
+def _enqueue(outbound_id: int, countdown: float = 0) -> None:
+    from dispatch.tasks import send_outbound_sms
+
+    try:
+        send_outbound_sms.apply_async((outbound_id,), countdown=countdown)
+    except Exception:
+        # The broker is down: the row is safe in the outbox and the sweeper will send it.
+        log.exception("could not queue outbound SMS %s; the sweeper will pick it up", outbound_id)
+
+
+def _claim(outbound_id: int, now: datetime) -> bool:
+    claimed = OutboundSMS.objects.filter(
+        pk=outbound_id, status=OutboundStatus.QUEUED, next_attempt_at__lte=now
+    ).update(status=OutboundStatus.SENDING, claimed_at=now, updated_at=now)
+    return claimed == 1
+
+
+def outbound_sms_send(*, outbound_id: int) -> OutboundSMS | None:
+    """Claims the row, then calls Twilio. Returns None when another worker has it."""
+    now = timezone.now()
+    if not _claim(outbound_id, now):
+        return None
+    sms = OutboundSMS.objects.get(pk=outbound_id)
+    callback = gateway.status_callback_url(reverse("twilio-sms-status"))
+    try:
+        result = gateway.sms_send(to=sms.to_phone, body=sms.body, status_callback=callback)
+    except gateway.SendError as exc:
+        return _record_failure(sms, exc)
+    return _record_accepted(sms, result)
+
+
+def _record_accepted(sms: OutboundSMS, result: gateway.SendResult) -> OutboundSMS:
+    now = timezone.now()
+    status = TWILIO_TO_OUTBOUND.get(result.status, OutboundStatus.ACCEPTED)
+    with transaction.atomic():
+        OutboundSMS.objects.filter(pk=sms.pk, status=OutboundStatus.SENDING).update(
+            status=status, twilio_sid=result.sid, attempts=sms.attempts + 1, updated_at=now
+        )
+        # Twilio's callbacks can beat its own REST answer to us; apply any that did.
+        for callback in StatusCallback.objects.filter(twilio_sid=result.sid, applied=False):
+            _apply_callback(callback)
+        sms.refresh_from_db()
+        _publish(sms)
+    return sms
+
+
+def _retry_delay(attempts: int) -> float:
+    return float(min(300, 5 * 2 ** (attempts - 1)))
+
+
+def _record_failure(sms: OutboundSMS, exc: gateway.SendError) -> OutboundSMS:
+    now = timezone.now()
+    attempts = sms.attempts + 1
+    retry = exc.temporary and attempts < settings.OUTBOX_MAX_ATTEMPTS
+    with transaction.atomic():
+        fields = {
+            "attempts": attempts,
+            "error_code": exc.code[:16],
+            "error_message": str(exc)[:300],
+            "updated_at": now,
+        }
+        if retry:
+            delay = _retry_delay(attempts)
+            fields |= {"status": OutboundStatus.QUEUED, "next_attempt_at": now + timedelta(seconds=delay)}
+            transaction.on_commit(lambda: _enqueue(sms.pk, countdown=delay))
+        else:
+            fields["status"] = OutboundStatus.FAILED
+        OutboundSMS.objects.filter(pk=sms.pk, status=OutboundStatus.SENDING).update(**fields)
+        sms.refresh_from_db()
+        _publish(sms)
+    log.warning("outbound SMS %s failed (%s, retry=%s): %s", sms.pk, exc.code, retry, exc)
+    return sms
+
+
+def status_callback_record(*, sid: str, status: str, error_code: str = "") -> bool:
+    """Stores Twilio's report and applies it. Returns False for a repeat we already have."""
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            callback = StatusCallback.objects.create(
+                twilio_sid=sid, status=status, error_code=error_code, received_at=now
+            )
+            _apply_callback(callback)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _apply_callback(callback: StatusCallback) -> None:
+    new_status = TWILIO_TO_OUTBOUND.get(callback.status)
+    sms = OutboundSMS.objects.select_for_update().filter(twilio_sid=callback.twilio_sid).first()
+    if sms is None:
+        # Not ours yet: the REST answer carrying this SID has not been stored. Kept for then.
+        return
+    StatusCallback.objects.filter(pk=callback.pk).update(applied=True)
+    if new_status is None or not status_moves_forward(sms.status, new_status):
+        return
+    sms.status = new_status
+    sms.error_code = callback.error_code or sms.error_code
+    sms.updated_at = timezone.now()
+    sms.save(update_fields=["status", "error_code", "updated_at"])
+    _publish(sms)
+
+
+def _publish(sms: OutboundSMS) -> None:
+    if sms.session_id is None:
+        return
+    from monitoring.selectors import message_for_outbound
+
+    message = message_for_outbound(outbound_id=sms.pk)
+    if message is not None:
+        realtime.publish(
+            realtime.session_group(sms.session_id),
+            {"type": "message", "session_id": sms.session_id, "message": message},
+        )
+
+
+def outbox_sweep(*, now: datetime | None = None) -> dict[str, int]:
+    """Finds sends whose task was lost (killed worker, emptied broker) and queues them again."""
+    now = now or timezone.now()
+    # Leave the fast path a moment to run before the sweeper steps in.
+    due = list(
+        OutboundSMS.objects.filter(
+            status=OutboundStatus.QUEUED, next_attempt_at__lte=now - timedelta(seconds=2)
+        ).values_list("pk", flat=True)[:500]
+    )
+    for outbound_id in due:
+        _enqueue(outbound_id)
+    stuck_before = now - timedelta(seconds=settings.OUTBOX_STUCK_SECONDS)
+    stuck = list(
+        OutboundSMS.objects.filter(status=OutboundStatus.SENDING, claimed_at__lt=stuck_before)
+    )
+    for sms in stuck:
+        _mark_unconfirmed(sms, now)
+    return {"requeued": len(due), "unconfirmed": len(stuck)}
+
+
+def _mark_unconfirmed(sms: OutboundSMS, now: datetime) -> None:
+    with transaction.atomic():
+        changed = OutboundSMS.objects.filter(pk=sms.pk, status=OutboundStatus.SENDING).update(
+            status=OutboundStatus.UNCONFIRMED,
+            error_message="The send was interrupted; it may not have gone out.",
+            updated_at=now,
+        )
+        if changed:
+            sms.refresh_from_db()
+            _publish(sms)

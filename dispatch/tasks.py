@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from dispatch import services
+
+
+@shared_task(name="dispatch.tasks.send_outbound_sms")
+def send_outbound_sms(outbound_id: int) -> None:
+    services.outbound_sms_send(outbound_id=outbound_id)
+
+
+@shared_task(name="dispatch.tasks.sweep_outbox")
+def sweep_outbox() -> dict[str, int]:
+    return services.outbox_sweep()

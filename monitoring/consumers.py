@@ -1,0 +1,92 @@
+"""The dashboard's websocket. Authenticate, check permission, snapshot, then forward events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from monitoring import selectors
+from monitoring.models import Session
+from nors.lib import realtime, roles
+
+
+@database_sync_to_async
+def _may_use_console(user: Any) -> bool:
+    return roles.is_operator(user)
+
+
+@database_sync_to_async
+def _snapshot(user: Any) -> dict[str, Any]:
+    return selectors.dashboard_snapshot(user=user)
+
+
+@database_sync_to_async
+def _conversation(user: Any, session_id: int) -> dict[str, Any] | None:
+    session = Session.objects.select_related("operator").filter(pk=session_id).first()
+    if session is None or not selectors.session_visible_to(session=session, user=user):
+        return None
+    return selectors.conversation(session=session)
+
+
+class DashboardConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self) -> None:
+        self.user = self.scope.get("user")
+        if self.user is None or not await _may_use_console(self.user):
+            await self.close(code=4403)
+            return
+        self.open_session: int | None = None
+        self.groups_joined: set[str] = set()
+        await self.accept()
+        await self._join(realtime.DASHBOARD_GROUP)
+        await self._join(realtime.user_group(self.user.pk))
+        await self.send_json(await _snapshot(self.user))
+
+    async def _join(self, group: str) -> None:
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.groups_joined.add(group)
+
+    async def _leave(self, group: str) -> None:
+        await self.channel_layer.group_discard(group, self.channel_name)
+        self.groups_joined.discard(group)
+
+    async def disconnect(self, code: int) -> None:
+        for group in list(getattr(self, "groups_joined", ())):
+            await self._leave(group)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if not isinstance(content, dict):
+            return
+        action = content.get("action")
+        if action == "resync":
+            await self.send_json(await _snapshot(self.user))
+            if self.open_session is not None:
+                await self._open(self.open_session)
+        elif action == "open":
+            await self._open(content.get("session"))
+
+    async def _open(self, session_id: Any) -> None:
+        if not isinstance(session_id, int):
+            await self.send_json({"type": "error", "error": "bad_session"})
+            return
+        # Permission first: only then join the group that carries message bodies.
+        conversation = await _conversation(self.user, session_id)
+        if self.open_session is not None and self.open_session != session_id:
+            await self._leave(realtime.session_group(self.open_session))
+            self.open_session = None
+        if conversation is None:
+            await self.send_json({"type": "error", "error": "not_visible", "session": session_id})
+            return
+        self.open_session = session_id
+        await self._join(realtime.session_group(session_id))
+        await self.send_json(conversation)
+
+    async def dashboard_event(self, event: dict[str, Any]) -> None:
+        payload = event["payload"]
+        if payload.get("type") == "session" and payload["session"]["id"] == self.open_session:
+            # A claim or transfer can take a conversation out of this operator's sight.
+            if await _conversation(self.user, self.open_session) is None:
+                await self._leave(realtime.session_group(self.open_session))
+                self.open_session = None
+        await self.send_json(payload)

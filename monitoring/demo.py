@@ -1,0 +1,47 @@
+"""Demo accounts for trying the console and for training. Never in production."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.exceptions import ImproperlyConfigured
+
+from nors.lib import roles
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    role: str
+    username: str
+    password: str
+
+
+DEMO_LOGINS = (
+    DemoLogin("operator", "operator", "demo-operator-2026"),
+    DemoLogin("operator", "operator2", "demo-operator-2026"),
+    DemoLogin("supervisor", "supervisor", "demo-supervisor-2026"),
+)
+
+
+def roles_ensure() -> tuple[Group, Group]:
+    operators, _ = Group.objects.get_or_create(name=roles.OPERATORS)
+    supervisors, _ = Group.objects.get_or_create(name=roles.SUPERVISORS)
+    return operators, supervisors
+
+
+def demo_accounts_seed() -> tuple[DemoLogin, ...]:
+    if not settings.DEBUG:
+        raise ImproperlyConfigured("DEBUG: demo accounts are only seeded when DEBUG is on")
+    operators, supervisors = roles_ensure()
+    for login in DEMO_LOGINS:
+        user, _ = get_user_model().objects.get_or_create(username=login.username)
+        user.set_password(login.password)
+        user.is_staff = login.role == "supervisor"
+        user.save()
+        user.groups.add(operators)
+        if login.role == "supervisor":
+            user.groups.add(supervisors)
+    return DEMO_LOGINS

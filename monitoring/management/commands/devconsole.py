@@ -1,0 +1,101 @@
+"""Starts the whole console on one machine: ASGI server, Celery worker and beat, and sandbox."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from monitoring.demo import demo_accounts_seed
+
+
+class Command(BaseCommand):
+    help = "Runs the console, a Celery worker and beat, and the local Twilio sandbox."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--sandbox-port", type=int, default=8001)
+        parser.add_argument("--no-sandbox", action="store_true")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG:
+            raise CommandError("devconsole is for trying the console: use docker-compose.yml")
+        call_command("migrate", interactive=False, verbosity=0)
+        logins = demo_accounts_seed()
+        env = self._child_env(options)
+        children = self._start(options, env)
+        self._announce(options, logins)
+        self._supervise(children)
+
+    def _child_env(self, options: dict[str, Any]) -> dict[str, str]:
+        env = dict(os.environ)
+        host, port, sandbox_port = options["host"], options["port"], options["sandbox_port"]
+        env.setdefault("PUBLIC_BASE_URL", f"http://{host}:{port}")
+        env.setdefault("TWILIO_API_BASE_URL", f"http://{host}:{sandbox_port}")
+        env.setdefault("SANDBOX_PORT", str(sandbox_port))
+        env["PYTHONUNBUFFERED"] = "1"
+        return env
+
+    def _commands(self, options: dict[str, Any]) -> dict[str, list[str]]:
+        py = sys.executable
+        commands = {
+            "web": [py, "-m", "daphne", "-b", options["host"], "-p", str(options["port"]),
+                    "nors.asgi:application"],
+            "worker": [py, "-m", "celery", "-A", "nors", "worker", "--loglevel", "INFO",
+                       "--concurrency", "2"],
+            "beat": [py, "-m", "celery", "-A", "nors", "beat", "--loglevel", "INFO"],
+        }
+        if not options["no_sandbox"]:
+            commands["sandbox"] = [py, "-m", "sandbox", "--host", options["host"],
+                                   "--port", str(options["sandbox_port"])]
+        return commands
+
+    def _start(self, options: dict[str, Any], env: dict[str, str]) -> dict[str, subprocess.Popen[bytes]]:
+        children = {}
+        for name, command in self._commands(options).items():
+            children[name] = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR)  # noqa: S603
+        return children
+
+    def _announce(self, options: dict[str, Any], logins: Any) -> None:
+        host, port = options["host"], options["port"]
+        self.stdout.write(self.style.SUCCESS(f"\nConsole:  http://{host}:{port}/"))
+        if not options["no_sandbox"]:
+            self.stdout.write(
+                self.style.SUCCESS(f"Sandbox phone: http://{host}:{options['sandbox_port']}/")
+            )
+        self.stdout.write("Demo logins:")
+        for login in logins:
+            self.stdout.write(f"  {login.role:<10} {login.username} / {login.password}")
+        self.stdout.write("Press Ctrl-C to stop everything.\n")
+
+    def _supervise(self, children: dict[str, subprocess.Popen[bytes]]) -> None:
+        stopping = False
+
+        def stop(signum: int, frame: Any) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        failed = ""
+        while not stopping and not failed:
+            time.sleep(0.5)
+            failed = next((n for n, p in children.items() if p.poll() is not None), "")
+        for process in children.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in children.values():
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if failed:
+            raise CommandError(f"{failed} stopped unexpectedly; stopped the rest")

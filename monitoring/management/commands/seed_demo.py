@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from monitoring.demo import demo_accounts_seed
+
+
+class Command(BaseCommand):
+    help = "Creates the demo operator and supervisor accounts (DEBUG only)."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        for login in demo_accounts_seed():
+            self.stdout.write(f"{login.role:<10} {login.username} / {login.password}")

@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from nors.lib.fields import EncryptedTextField
+
+
+class SessionStatus(models.TextChoices):
+    WAITING = "waiting", _("Waiting")
+    ACTIVE = "active", _("With an operator")
+    ENDED = "ended", _("Ended")
+
+
+class Channel(models.TextChoices):
+    SMS = "sms", _("Text")
+
+
+class Outcome(models.TextChoices):
+    SUPPORTED_SAFE = "supported_safe", _("Stayed with them; they were safe")
+    TALK_SUPPORT = "talk_support", _("Talk or mental-health support")
+    RESOURCES = "resources", _("Shared resources")
+    NO_REPLY = "no_reply", _("No reply from the person")
+    EMS_DISPATCHED = "ems_dispatched", _("Emergency services sent")
+    WRONG_NUMBER = "wrong_number", _("Wrong number or not for the line")
+    OTHER = "other", _("Other")
+
+
+SESSION_TRANSITIONS: dict[str, set[str]] = {
+    SessionStatus.WAITING: {SessionStatus.ACTIVE, SessionStatus.ENDED},
+    # ACTIVE -> ACTIVE is a transfer to another operator.
+    SessionStatus.ACTIVE: {SessionStatus.WAITING, SessionStatus.ACTIVE, SessionStatus.ENDED},
+    SessionStatus.ENDED: set(),
+}
+
+
+class Session(models.Model):
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.SMS)
+    status = models.CharField(
+        max_length=16, choices=SessionStatus.choices, default=SessionStatus.WAITING
+    )
+    client_phone = EncryptedTextField()
+    client_phone_index = models.CharField(max_length=64, db_index=True)
+    language = models.CharField(max_length=8, default="en")
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="monitoring_sessions",
+    )
+    outcome = models.CharField(max_length=32, choices=Outcome.choices, blank=True)
+    opened_at = models.DateTimeField()
+    waiting_since = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    last_message_at = models.DateTimeField()
+
+    class Meta:
+        constraints: ClassVar[list[Any]] = [
+            # One open conversation per number: concurrent first texts cannot open two.
+            models.UniqueConstraint(
+                fields=["client_phone_index"],
+                condition=~Q(status="ended"),
+                name="one_open_session_per_phone",
+            ),
+        ]
+        indexes: ClassVar[list[Any]] = [models.Index(fields=["status", "waiting_since"])]
+
+    def __str__(self) -> str:
+        return f"Session {self.pk} ({self.status})"
+
+
+class Direction(models.TextChoices):
+    INBOUND = "in", _("From the client")
+    OUTBOUND = "out", _("To the client")
+
+
+class Message(models.Model):
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="messages")
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    body = EncryptedTextField()
+    created_at = models.DateTimeField()
+    # Set on inbound messages; the unique constraint makes Twilio's retries harmless.
+    twilio_sid = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    )
+    automatic = models.BooleanField(default=False)
+    outbound = models.OneToOneField(
+        "dispatch.OutboundSMS",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="message",
+    )
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Message {self.pk} ({self.direction})"
+
+
+class AppendOnlyQuerySet(models.QuerySet["SessionEvent"]):
+    def update(self, **kwargs: Any) -> int:
+        raise TypeError("session events are append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise TypeError("session events are append-only")
+
+
+class SessionEvent(models.Model):
+    """Who did what to a session, and when. Rows are only ever added."""
+
+    session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=40)
+    old_status = models.CharField(max_length=16, blank=True)
+    new_status = models.CharField(max_length=16, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    )
+    at = models.DateTimeField()
+    data = models.JSONField(default=dict, blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on session {self.session_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise TypeError("session events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise TypeError("session events are append-only")
+
+
+class PersonalDataAccess(models.Model):
+    """Every time staff see personal data in full, a row here says who, what and when."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    session = models.ForeignKey(Session, null=True, on_delete=models.PROTECT)
+    field = models.CharField(max_length=40)
+    reason = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.user_id} read {self.field} at {self.at}"

@@ -1,0 +1,130 @@
+"""Reads for the dashboard. Everything here is what a reload shows; events only speed it up."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+
+from dispatch.models import PROBLEM_STATUSES
+from monitoring.models import Message, Session, SessionEvent, SessionStatus
+from nors.lib import roles
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def phone_masked(phone: str) -> str:
+    digits = [c for c in phone if c.isdigit()]
+    return "••• ••• " + "".join(digits[-4:])
+
+
+def session_summary(session: Session) -> dict[str, Any]:
+    operator = session.operator
+    return {
+        "id": session.pk,
+        "status": session.status,
+        "status_label": str(session.get_status_display()),
+        "channel": session.channel,
+        "phone_masked": phone_masked(session.client_phone),
+        "language": session.language,
+        "operator": {"id": operator.pk, "name": roles.display_name(operator)} if operator else None,
+        "opened_at": _iso(session.opened_at),
+        "waiting_since": _iso(session.waiting_since),
+        "claimed_at": _iso(session.claimed_at),
+        "ended_at": _iso(session.ended_at),
+        "last_message_at": _iso(session.last_message_at),
+        "outcome": session.outcome,
+    }
+
+
+def message_dict(message: Message) -> dict[str, Any]:
+    outbound = message.outbound
+    delivery = None
+    if outbound is not None:
+        delivery = {
+            "status": outbound.status,
+            "label": str(outbound.get_status_display()),
+            "problem": outbound.status in PROBLEM_STATUSES,
+            "error_code": outbound.error_code,
+        }
+    return {
+        "id": message.pk,
+        "direction": message.direction,
+        "body": message.body,
+        "created_at": _iso(message.created_at),
+        "author": roles.display_name(message.author) if message.author else "",
+        "automatic": message.automatic,
+        "delivery": delivery,
+    }
+
+
+def _sessions() -> QuerySet[Session]:
+    return Session.objects.select_related("operator")
+
+
+def queue_list() -> list[Session]:
+    return list(_sessions().filter(status=SessionStatus.WAITING).order_by("waiting_since", "id"))
+
+
+def sessions_of_operator(*, user: Any) -> list[Session]:
+    return list(
+        _sessions().filter(status=SessionStatus.ACTIVE, operator=user).order_by("claimed_at")
+    )
+
+
+def session_visible_to(*, session: Session, user: Any) -> bool:
+    if roles.is_supervisor(user):
+        return True
+    if not roles.is_operator(user):
+        return False
+    return session.status == SessionStatus.WAITING or session.operator_id == user.pk
+
+
+def operators_list() -> list[dict[str, Any]]:
+    users = get_user_model().objects.filter(is_active=True, groups__name=roles.OPERATORS)
+    return [
+        {"id": u.pk, "name": roles.display_name(u)}
+        for u in users.distinct().order_by("username")
+    ]
+
+
+def dashboard_snapshot(*, user: Any) -> dict[str, Any]:
+    return {
+        "type": "snapshot",
+        "me": {"id": user.pk, "name": roles.display_name(user)},
+        "queue": [session_summary(s) for s in queue_list()],
+        "mine": [session_summary(s) for s in sessions_of_operator(user=user)],
+        "operators": operators_list(),
+    }
+
+
+def conversation(*, session: Session) -> dict[str, Any]:
+    messages = session.messages.select_related("outbound", "author")
+    return {
+        "type": "conversation",
+        "session": session_summary(session),
+        "messages": [message_dict(m) for m in messages],
+    }
+
+
+def message_for_outbound(*, outbound_id: int) -> dict[str, Any] | None:
+    message = (
+        Message.objects.select_related("outbound", "author").filter(outbound_id=outbound_id).first()
+    )
+    return message_dict(message) if message else None
+
+
+def session_timeline(*, session: Session) -> list[dict[str, Any]]:
+    """Events and message metadata in order, for supervisors. Bodies stay out of it."""
+    rows: list[dict[str, Any]] = []
+    for event in SessionEvent.objects.filter(session=session).select_related("actor"):
+        rows.append({"at": event.at, "kind": event.kind, "event": event,
+                     "actor": roles.display_name(event.actor)})
+    for message in session.messages.select_related("outbound", "author"):
+        rows.append({"at": message.created_at, "kind": "message", "message": message,
+                     "actor": roles.display_name(message.author)})
+    return sorted(rows, key=lambda row: row["at"])

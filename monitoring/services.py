@@ -1,0 +1,241 @@
+"""Writes for sessions. Each state change is one compare-and-set, one event, one publish."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from dispatch.services import outbound_sms_queue
+from monitoring import selectors, texts
+from monitoring.models import (
+    SESSION_TRANSITIONS,
+    Direction,
+    Message,
+    Outcome,
+    PersonalDataAccess,
+    Session,
+    SessionEvent,
+    SessionStatus,
+)
+from nors.lib import crypto, realtime, roles
+
+MAX_REPLY_LENGTH = 1600
+
+
+class SessionConflict(Exception):
+    """The session moved on before this action landed (another operator got there first)."""
+
+
+def _event(
+    session: Session,
+    kind: str,
+    *,
+    at: datetime,
+    actor: Any = None,
+    old: str = "",
+    new: str = "",
+    data: dict[str, Any] | None = None,
+) -> SessionEvent:
+    return SessionEvent.objects.create(
+        session=session, kind=kind, old_status=old, new_status=new, actor=actor, at=at,
+        data=data or {},
+    )
+
+
+def _publish_session(session: Session) -> None:
+    summary = selectors.session_summary(session)
+    realtime.publish(realtime.DASHBOARD_GROUP, {"type": "session", "session": summary})
+    realtime.publish(
+        realtime.session_group(session.pk), {"type": "session", "session": summary}
+    )
+
+
+def _publish_message(message: Message) -> None:
+    realtime.publish(
+        realtime.session_group(message.session_id),
+        {"type": "message", "session_id": message.session_id,
+         "message": selectors.message_dict(message)},
+    )
+
+
+def _transition(
+    session: Session, new: str, *, actor: Any, kind: str, at: datetime,
+    data: dict[str, Any] | None = None, **changes: Any,
+) -> Session:
+    """Moves the session only if nobody moved it since we read it."""
+    old = session.status
+    if new not in SESSION_TRANSITIONS[old]:
+        raise SessionConflict(_("This session can no longer be changed that way."))
+    moved = Session.objects.filter(
+        pk=session.pk, status=old, operator_id=session.operator_id
+    ).update(status=new, **changes)
+    if moved != 1:
+        raise SessionConflict(_("Someone else changed this session first."))
+    session.refresh_from_db()
+    _event(session, kind, at=at, actor=actor, old=old, new=new, data=data)
+    _publish_session(session)
+    return session
+
+
+# -- inbound texts -------------------------------------------------------------------------
+
+
+def _open_session(*, phone: str, index: str, now: datetime) -> tuple[Session, bool]:
+    open_sessions = Session.objects.exclude(status=SessionStatus.ENDED)
+    existing = open_sessions.filter(client_phone_index=index).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            session = Session.objects.create(
+                client_phone=phone, client_phone_index=index, opened_at=now,
+                waiting_since=now, last_message_at=now,
+            )
+    except IntegrityError:
+        # Two first texts at once: the other request opened it.
+        return open_sessions.get(client_phone_index=index), False
+    _event(session, "opened", at=now, new=SessionStatus.WAITING, data={"channel": "sms"})
+    return session, True
+
+
+def _queue_to_client(session: Session, body: str, *, at: datetime, author: Any = None,
+                     automatic: bool = False) -> Message:
+    outbound = outbound_sms_queue(to=session.client_phone, body=body, session_id=session.pk)
+    return Message.objects.create(
+        session=session, direction=Direction.OUTBOUND, body=body, created_at=at,
+        author=author, automatic=automatic, outbound=outbound,
+    )
+
+
+def inbound_sms_receive(*, sid: str, phone: str, body: str) -> Message | None:
+    """Records a client's text. Returns None when Twilio is repeating one we already have."""
+    if Message.objects.filter(twilio_sid=sid).exists():
+        return None
+    try:
+        return _inbound_record(sid=sid, phone=phone, body=body)
+    except IntegrityError:
+        # The same MessageSid arrived twice at once; the whole second attempt rolled back.
+        return None
+
+
+@transaction.atomic
+def _inbound_record(*, sid: str, phone: str, body: str) -> Message:
+    now = timezone.now()
+    session, opened = _open_session(phone=phone, index=crypto.blind_index(phone), now=now)
+    message = Message.objects.create(
+        session=session, direction=Direction.INBOUND, body=body, created_at=now, twilio_sid=sid
+    )
+    Session.objects.filter(pk=session.pk).update(last_message_at=now)
+    session.last_message_at = now
+    _publish_message(message)
+    if opened:
+        reply = texts.render(texts.AUTO_REPLY, session.language)
+        auto = _queue_to_client(session, reply, at=now, automatic=True)
+        _publish_message(auto)
+    _publish_session(session)
+    return message
+
+
+# -- operator actions ----------------------------------------------------------------------
+
+
+def _require_operator(user: Any) -> None:
+    if not roles.is_operator(user):
+        raise PermissionDenied(_("Only operators can do this."))
+
+
+def _require_owner(session: Session, user: Any) -> None:
+    _require_operator(user)
+    if session.operator_id != user.pk and not roles.is_supervisor(user):
+        raise PermissionDenied(_("This session belongs to another operator."))
+
+
+def _get(session_id: int) -> Session:
+    return Session.objects.select_related("operator").get(pk=session_id)
+
+
+def session_claim(*, session_id: int, user: Any) -> Session:
+    _require_operator(user)
+    with transaction.atomic():
+        session = _get(session_id)
+        if session.status != SessionStatus.WAITING:
+            raise SessionConflict(_("Another operator has already claimed this session."))
+        now = timezone.now()
+        try:
+            return _transition(session, SessionStatus.ACTIVE, actor=user, kind="claimed", at=now,
+                               operator=user, claimed_at=now, waiting_since=None)
+        except SessionConflict as exc:
+            raise SessionConflict(_("Another operator has already claimed this session.")) from exc
+
+
+@transaction.atomic
+def session_release(*, session_id: int, user: Any) -> Session:
+    session = _get(session_id)
+    _require_owner(session, user)
+    now = timezone.now()
+    return _transition(session, SessionStatus.WAITING, actor=user, kind="released", at=now,
+                       operator=None, waiting_since=now)
+
+
+@transaction.atomic
+def session_transfer(*, session_id: int, user: Any, to_user: Any) -> Session:
+    session = _get(session_id)
+    _require_owner(session, user)
+    if not roles.is_operator(to_user):
+        raise PermissionDenied(_("Sessions can only be transferred to an operator."))
+    if to_user.pk == session.operator_id:
+        raise SessionConflict(_("This session already belongs to that operator."))
+    now = timezone.now()
+    data = {"from_operator": session.operator_id, "to_operator": to_user.pk}
+    return _transition(session, SessionStatus.ACTIVE, actor=user, kind="transferred", at=now,
+                       data=data, operator=to_user, claimed_at=now)
+
+
+@transaction.atomic
+def session_end(*, session_id: int, user: Any, outcome: str) -> Session:
+    session = _get(session_id)
+    if session.status == SessionStatus.WAITING:
+        _require_operator(user)
+    else:
+        _require_owner(session, user)
+    if outcome not in Outcome.values:
+        raise ValueError(_("Choose an outcome from the list."))
+    now = timezone.now()
+    return _transition(session, SessionStatus.ENDED, actor=user, kind="ended", at=now,
+                       data={"outcome": outcome}, outcome=outcome, ended_at=now)
+
+
+@transaction.atomic
+def session_reply(*, session_id: int, user: Any, body: str) -> Message:
+    session = _get(session_id)
+    _require_owner(session, user)
+    if session.status != SessionStatus.ACTIVE:
+        raise SessionConflict(_("Claim this session before replying."))
+    body = body.strip()
+    if not body:
+        raise ValueError(_("Write a message first."))
+    if len(body) > MAX_REPLY_LENGTH:
+        raise ValueError(_("Messages can be at most 1,600 characters."))
+    now = timezone.now()
+    message = _queue_to_client(session, body, at=now, author=user)
+    Session.objects.filter(pk=session.pk).update(last_message_at=now)
+    _publish_message(message)
+    return message
+
+
+@transaction.atomic
+def session_phone_reveal(*, session_id: int, user: Any, reason: str = "") -> str:
+    """Shows the full number, and writes down that this person saw it."""
+    session = _get(session_id)
+    _require_owner(session, user)
+    now = timezone.now()
+    PersonalDataAccess.objects.create(
+        user=user, session=session, field="client_phone", reason=reason[:200], at=now
+    )
+    _event(session, "phone_revealed", at=now, actor=user, data={"reason": reason[:200]})
+    return session.client_phone

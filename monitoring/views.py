@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_POST
+
+from monitoring import selectors, services
+from monitoring.models import Outcome, Session
+from nors.lib import roles
+
+JsonView = Callable[..., dict[str, Any]]
+
+
+def _error(message: str, status: int) -> JsonResponse:
+    return JsonResponse({"ok": False, "error": message}, status=status)
+
+
+def json_action(view: JsonView) -> Callable[..., HttpResponse]:
+    """A dashboard action: POST with a JSON body, and a JSON answer whatever happens."""
+
+    @require_POST
+    @wraps(view)
+    def wrapper(request: HttpRequest, session_id: int) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return _error(_("Please log in again."), 401)
+        try:
+            data = json.loads(request.body or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            return _error(_("The request was not valid JSON."), 400)
+        if not isinstance(data, dict):
+            return _error(_("The request was not valid JSON."), 400)
+        try:
+            result = view(request, session_id, data)
+        except Session.DoesNotExist:
+            return _error(_("That session does not exist."), 404)
+        except PermissionDenied as exc:
+            return _error(str(exc) or _("You cannot do that."), 403)
+        except services.SessionConflict as exc:
+            return _error(str(exc), 409)
+        except ValueError as exc:
+            return _error(str(exc), 400)
+        return JsonResponse({"ok": True, **result})
+
+    return wrapper
+
+
+@login_required
+@ensure_csrf_cookie
+def dashboard(request: HttpRequest) -> HttpResponse:
+    if not roles.is_operator(request.user):
+        raise PermissionDenied
+    context = {"outcomes": Outcome.choices, "is_supervisor": roles.is_supervisor(request.user)}
+    return render(request, "monitoring/dashboard.html", context)
+
+
+def _summary(session: Session) -> dict[str, Any]:
+    return {"session": selectors.session_summary(session)}
+
+
+@json_action
+def claim(request: HttpRequest, session_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    return _summary(services.session_claim(session_id=session_id, user=request.user))
+
+
+@json_action
+def release(request: HttpRequest, session_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    return _summary(services.session_release(session_id=session_id, user=request.user))
+
+
+@json_action
+def transfer(request: HttpRequest, session_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    to_id = data.get("to")
+    if not isinstance(to_id, int):
+        raise ValueError(_("Choose an operator to transfer to."))
+    to_user = get_user_model().objects.filter(pk=to_id, is_active=True).first()
+    if to_user is None:
+        raise ValueError(_("Choose an operator to transfer to."))
+    session = services.session_transfer(session_id=session_id, user=request.user, to_user=to_user)
+    return _summary(session)
+
+
+@json_action
+def end(request: HttpRequest, session_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    outcome = data.get("outcome")
+    if not isinstance(outcome, str):
+        raise ValueError(_("Choose an outcome from the list."))
+    session = services.session_end(session_id=session_id, user=request.user, outcome=outcome)
+    return _summary(session)
+
+
+@json_action
+def reply(request: HttpRequest, session_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    body = data.get("body")
+    if not isinstance(body, str):
+        raise ValueError(_("Write a message first."))
+    message = services.session_reply(session_id=session_id, user=request.user, body=body)
+    return {"message": selectors.message_dict(message)}
+
+
+@json_action
+def reveal_phone(request: HttpRequest, session_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    reason = data.get("reason", "")
+    phone = services.session_phone_reveal(
+        session_id=session_id, user=request.user, reason=reason if isinstance(reason, str) else ""
+    )
+    return {"phone": phone}
+
+
+@login_required
+def timeline(request: HttpRequest, session_id: int) -> HttpResponse:
+    if not roles.is_supervisor(request.user):
+        raise PermissionDenied
+    session = get_object_or_404(Session.objects.select_related("operator"), pk=session_id)
+    rows = selectors.session_timeline(session=session)
+    return render(request, "monitoring/timeline.html", {"session": session, "rows": rows})
+
+
+@login_required
+def sessions_review(request: HttpRequest) -> HttpResponse:
+    if not roles.is_supervisor(request.user):
+        raise PermissionDenied
+    sessions = Session.objects.select_related("operator").order_by("-opened_at")[:200]
+    return render(request, "monitoring/review.html", {"sessions": sessions})

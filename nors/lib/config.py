@@ -1,0 +1,107 @@
+"""Reads and checks the environment, so that a mistake stops start-up with the variable's name."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+def fail(name: str, problem: str) -> ImproperlyConfigured:
+    return ImproperlyConfigured(f"{name}: {problem}")
+
+
+def read_env(base_dir: Path) -> environ.Env:
+    env = environ.Env()
+    dotenv = base_dir / ".env"
+    if dotenv.exists():
+        environ.Env.read_env(str(dotenv))
+    return env
+
+
+def flag(env: environ.Env, name: str, default: bool) -> bool:
+    raw = env.str(name, default="")
+    if raw == "":
+        return default
+    truthy = {"1", "true", "yes", "on"}
+    falsy = {"0", "false", "no", "off"}
+    if raw.lower() not in truthy | falsy:
+        raise fail(name, f"expected true or false, got {raw!r}")
+    return raw.lower() in truthy
+
+
+def database(env: environ.Env, sqlite_path: Path) -> dict[str, Any]:
+    url = env.str("DATABASE_URL", default="")
+    if not url:
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(sqlite_path),
+            "TEST": {"NAME": str(sqlite_path.with_name("test-" + sqlite_path.name))},
+            # Several processes (daphne, worker, beat) share the file: wait for locks, and
+            # take the write lock up front so two writers never deadlock on an upgrade.
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    scheme = urlsplit(url).scheme
+    if scheme not in {"postgres", "postgresql", "pgsql", "sqlite"}:
+        raise fail("DATABASE_URL", f"unsupported or unparsable URL (scheme {scheme!r})")
+    try:
+        config = environ.Env.db_url_config(url)
+    except Exception as exc:
+        raise fail("DATABASE_URL", f"cannot parse: {exc}") from exc
+    if scheme != "sqlite" and not config.get("NAME"):
+        raise fail("DATABASE_URL", "the URL names no database")
+    config["CONN_MAX_AGE"] = 60
+    config["CONN_HEALTH_CHECKS"] = True
+    return config
+
+
+def redis_url(env: environ.Env, name: str, default: str = "") -> str:
+    url = env.str(name, default=default)
+    if url and urlsplit(url).scheme not in {"redis", "rediss", "unix"}:
+        raise fail(name, f"expected a redis:// or rediss:// URL, got {url!r}")
+    return url
+
+
+def http_origin(env: environ.Env, name: str, default: str) -> str:
+    url = env.str(name, default=default).rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise fail(name, f"expected an http:// or https:// URL, got {url!r}")
+    if parts.query or parts.fragment:
+        raise fail(name, "must not carry a query string or fragment")
+    return url
+
+
+def phone_number(env: environ.Env, name: str, default: str) -> str:
+    number = env.str(name, default=default)
+    if not E164.match(number):
+        raise fail(name, f"expected an E.164 number such as +18005550100, got {number!r}")
+    return number
+
+
+def secret(env: environ.Env, name: str, *, debug: bool, dev_default: str) -> str:
+    value = env.str(name, default="")
+    if value:
+        return value
+    if debug:
+        return dev_default
+    raise fail(name, "is required when DEBUG is off")
+
+
+def key_list(env: environ.Env, name: str, *, debug: bool, dev_default: list[str]) -> list[str]:
+    keys = [k.strip() for k in env.str(name, default="").split(",") if k.strip()]
+    if keys:
+        return keys
+    if debug:
+        return dev_default
+    raise fail(name, "is required when DEBUG is off")

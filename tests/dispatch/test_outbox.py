@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from dispatch import services
+from dispatch.models import OutboundSMS, OutboundStatus, StatusCallback
+from tests import support
+
+pytestmark = pytest.mark.django_db
+PHONE = "+15145550123"
+
+
+def _queued(body: str = "Hi, this is the line.", to: str = PHONE) -> OutboundSMS:
+    return services.outbound_sms_queue(to=to, body=body)
+
+
+def test_it_sends_through_twilio_and_keeps_the_sid(sandbox: Any) -> None:
+    sms = _queued()
+    services.outbound_sms_send(outbound_id=sms.pk)
+    sms.refresh_from_db()
+    sent = sandbox.messages(to=PHONE)
+    assert len(sent) == 1 and sent[0]["body"] == "Hi, this is the line."
+    assert sms.twilio_sid == sent[0]["sid"]
+    assert sms.status == OutboundStatus.ACCEPTED and sms.attempts == 1
+
+
+def test_it_sends_a_claimed_message_only_once(sandbox: Any) -> None:
+    sms = _queued()
+    assert services.outbound_sms_send(outbound_id=sms.pk) is not None
+    assert services.outbound_sms_send(outbound_id=sms.pk) is None
+    assert len(sandbox.messages(to=PHONE)) == 1
+
+
+def test_it_does_not_retry_a_permanent_failure(sandbox: Any) -> None:
+    sms = _queued(to="+15005550001")  # Twilio's magic "invalid number"
+    services.outbound_sms_send(outbound_id=sms.pk)
+    sms.refresh_from_db()
+    assert sms.status == OutboundStatus.FAILED
+    assert sms.error_code == "21211" and sms.attempts == 1
+    assert services.outbound_sms_send(outbound_id=sms.pk) is None
+
+
+def test_it_retries_a_temporary_failure_with_backoff(settings: Any) -> None:
+    settings.TWILIO_API_BASE_URL = f"http://127.0.0.1:{support.free_port()}"  # nobody there
+    sms = _queued()
+    before = timezone.now()
+    services.outbound_sms_send(outbound_id=sms.pk)
+    sms.refresh_from_db()
+    assert sms.status == OutboundStatus.QUEUED and sms.attempts == 1
+    assert sms.next_attempt_at >= before + timedelta(seconds=5)
+    # Not due yet: a second try now does nothing.
+    assert services.outbound_sms_send(outbound_id=sms.pk) is None
+
+
+def test_it_gives_up_after_the_last_attempt(settings: Any) -> None:
+    settings.TWILIO_API_BASE_URL = f"http://127.0.0.1:{support.free_port()}"
+    settings.OUTBOX_MAX_ATTEMPTS = 3
+    sms = _queued()
+    for _ in range(3):
+        OutboundSMS.objects.filter(pk=sms.pk).update(next_attempt_at=timezone.now())
+        services.outbound_sms_send(outbound_id=sms.pk)
+    sms.refresh_from_db()
+    assert sms.status == OutboundStatus.FAILED and sms.attempts == 3
+
+
+def test_a_retry_reaches_twilio_once_it_is_back(sandbox: Any, settings: Any) -> None:
+    good = settings.TWILIO_API_BASE_URL
+    settings.TWILIO_API_BASE_URL = f"http://127.0.0.1:{support.free_port()}"
+    sms = _queued()
+    services.outbound_sms_send(outbound_id=sms.pk)
+    settings.TWILIO_API_BASE_URL = good
+    with time_machine.travel(timezone.now() + timedelta(seconds=6)):
+        services.outbound_sms_send(outbound_id=sms.pk)
+    sms.refresh_from_db()
+    assert sms.status == OutboundStatus.ACCEPTED and sms.attempts == 2
+    assert len(sandbox.messages(to=PHONE)) == 1
+
+
+def _accepted(sid: str = "SM" + "a" * 32) -> OutboundSMS:
+    sms = _queued()
+    OutboundSMS.objects.filter(pk=sms.pk).update(status=OutboundStatus.ACCEPTED, twilio_sid=sid)
+    sms.refresh_from_db()
+    return sms
+
+
+def test_status_only_moves_forward_when_callbacks_arrive_out_of_order() -> None:
+    sms = _accepted()
+    assert services.status_callback_record(sid=sms.twilio_sid, status="delivered")
+    assert services.status_callback_record(sid=sms.twilio_sid, status="sent")
+    sms.refresh_from_db()
+    assert sms.status == OutboundStatus.DELIVERED
+
+
+def test_a_repeated_callback_is_recorded_once() -> None:
+    sms = _accepted()
+    assert services.status_callback_record(sid=sms.twilio_sid, status="sent") is True
+    assert services.status_callback_record(sid=sms.twilio_sid, status="sent") is False
+    assert StatusCallback.objects.count() == 1
+
+
+def test_a_failure_is_kept_with_its_error_code() -> None:
+    sms = _accepted()
+    services.status_callback_record(sid=sms.twilio_sid, status="undelivered", error_code="30003")
+    sms.refresh_from_db()
+    assert (sms.status, sms.error_code) == (OutboundStatus.UNDELIVERED, "30003")
+
+
+def test_a_callback_that_beats_the_rest_answer_is_applied_later(sandbox: Any) -> None:
+    sms = _queued()
+    services.outbound_sms_send(outbound_id=sms.pk)
+    sms.refresh_from_db()
+    OutboundSMS.objects.filter(pk=sms.pk).update(twilio_sid=None, status=OutboundStatus.SENDING)
+    # Twilio reports before we stored its SID: keep the report, apply it when the SID lands.
+    services.status_callback_record(sid="SM" + "b" * 32, status="delivered")
+    assert StatusCallback.objects.get().applied is False
+    services._record_accepted(OutboundSMS.objects.get(pk=sms.pk),
+                              services.gateway.SendResult(sid="SM" + "b" * 32, status="queued"))
+    sms.refresh_from_db()
+    assert sms.status == OutboundStatus.DELIVERED
+    assert StatusCallback.objects.get().applied is True
+
+
+def test_the_sweeper_marks_an_interrupted_send_unconfirmed_not_resent(settings: Any) -> None:
+    sms = _queued()
+    OutboundSMS.objects.filter(pk=sms.pk).update(
+        status=OutboundStatus.SENDING, claimed_at=timezone.now()
+    )
+    later = timezone.now() + timedelta(seconds=settings.OUTBOX_STUCK_SECONDS + 1)
+    assert services.outbox_sweep(now=later)["unconfirmed"] == 1
+    assert services.outbox_sweep(now=later)["unconfirmed"] == 0
+    sms.refresh_from_db()
+    assert sms.status == OutboundStatus.UNCONFIRMED
+
+
+def test_the_sweeper_requeues_only_what_is_due(settings: Any) -> None:
+    due = _queued()
+    not_due = _queued()
+    now = timezone.now()
+    OutboundSMS.objects.filter(pk=due.pk).update(next_attempt_at=now - timedelta(seconds=30))
+    OutboundSMS.objects.filter(pk=not_due.pk).update(next_attempt_at=now + timedelta(seconds=30))
+    assert services.outbox_sweep(now=now)["requeued"] == 1

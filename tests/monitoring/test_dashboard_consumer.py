@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from monitoring import services
+from monitoring.models import SessionStatus
+from nors.asgi import application
+from tests.factories import session_make
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _cookie_for(user: Any) -> bytes:
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+async def _connect(user: Any = None, origin: bytes = b"http://testserver") -> WebsocketCommunicator:
+    headers = [(b"origin", origin), (b"host", b"testserver")]
+    if user is not None:
+        headers.append((b"cookie", await database_sync_to_async(_cookie_for)(user)))
+    communicator = WebsocketCommunicator(application, "/ws/dashboard/", headers=headers)
+    return communicator
+
+
+async def _snapshot_for(user: Any) -> tuple[WebsocketCommunicator, dict[str, Any]]:
+    communicator = await _connect(user)
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator, await communicator.receive_json_from(timeout=5)
+
+
+async def _receive_type(communicator: WebsocketCommunicator, kind: str) -> dict[str, Any]:
+    while True:
+        event = await communicator.receive_json_from(timeout=5)
+        if event["type"] == kind:
+            return event
+
+
+async def _drain(communicator: WebsocketCommunicator) -> list[dict[str, Any]]:
+    """Everything that arrives until the socket has been quiet for half a second."""
+    received = []
+    while not await communicator.receive_nothing(timeout=0.5):
+        received.append(await communicator.receive_json_from())
+    return received
+
+
+async def test_an_anonymous_visitor_is_turned_away() -> None:
+    communicator = await _connect()
+    connected, _ = await communicator.connect()
+    assert not connected
+    assert await communicator.receive_nothing(timeout=0.2)
+
+
+async def test_an_outsider_receives_nothing(outsider: Any) -> None:
+    await database_sync_to_async(session_make)()
+    communicator = await _connect(outsider)
+    connected, code = await communicator.connect()
+    assert not connected and code == 4403
+    assert await communicator.receive_nothing(timeout=0.2)
+
+
+async def test_a_foreign_origin_is_refused(operator: Any) -> None:
+    communicator = await _connect(operator, origin=b"http://evil.example")
+    connected, _ = await communicator.connect()
+    assert not connected
+
+
+async def test_it_sends_the_full_state_on_connect(operator: Any) -> None:
+    waiting = await database_sync_to_async(session_make)()
+    mine = await database_sync_to_async(session_make)(
+        phone="+15145550999", status=SessionStatus.ACTIVE, operator=operator
+    )
+    communicator, snapshot = await _snapshot_for(operator)
+    assert snapshot["type"] == "snapshot"
+    assert [s["id"] for s in snapshot["queue"]] == [waiting.pk]
+    assert [s["id"] for s in snapshot["mine"]] == [mine.pk]
+    assert "+15145550123" not in str(snapshot)  # numbers stay masked
+    assert snapshot["queue"][0]["phone_masked"].endswith("0123")
+    await communicator.disconnect()
+
+
+async def test_it_pushes_a_new_waiting_session_live(operator: Any) -> None:
+    communicator, _ = await _snapshot_for(operator)
+    await database_sync_to_async(services.inbound_sms_receive)(
+        sid="SM" + "1" * 32, phone="+15145550123", body="hello"
+    )
+    event = await _receive_type(communicator, "session")
+    assert event["session"]["status"] == "waiting"
+    await communicator.disconnect()
+
+
+async def test_it_streams_the_open_conversation(operator: Any) -> None:
+    message = await database_sync_to_async(services.inbound_sms_receive)(
+        sid="SM" + "2" * 32, phone="+15145550123", body="first"
+    )
+    assert message is not None
+    communicator, _ = await _snapshot_for(operator)
+    await communicator.send_json_to({"action": "open", "session": message.session_id})
+    conversation = await _receive_type(communicator, "conversation")
+    assert [m["body"] for m in conversation["messages"]][0] == "first"
+    await database_sync_to_async(services.inbound_sms_receive)(
+        sid="SM" + "3" * 32, phone="+15145550123", body="second"
+    )
+    event = await _receive_type(communicator, "message")
+    assert event["message"]["body"] == "second"
+    await communicator.disconnect()
+
+
+async def test_it_hides_another_operators_conversation(operator: Any, operator2: Any) -> None:
+    session = await database_sync_to_async(session_make)(
+        status=SessionStatus.ACTIVE, operator=operator
+    )
+    communicator, _ = await _snapshot_for(operator2)
+    await communicator.send_json_to({"action": "open", "session": session.pk})
+    event = await _receive_type(communicator, "error")
+    assert event["error"] == "not_visible"
+    await database_sync_to_async(services.session_reply)(
+        session_id=session.pk, user=operator, body="private"
+    )
+    # Only the session summary reaches other operators; never the body.
+    assert "private" not in str(await _drain(communicator))
+    await communicator.disconnect()
+
+
+async def test_it_stops_streaming_once_someone_else_claims(operator: Any, operator2: Any) -> None:
+    message = await database_sync_to_async(services.inbound_sms_receive)(
+        sid="SM" + "4" * 32, phone="+15145550123", body="anyone?"
+    )
+    assert message is not None
+    communicator, _ = await _snapshot_for(operator)
+    await communicator.send_json_to({"action": "open", "session": message.session_id})
+    await _receive_type(communicator, "conversation")
+    await database_sync_to_async(services.session_claim)(
+        session_id=message.session_id, user=operator2
+    )
+    claimed = await _receive_type(communicator, "session")
+    assert claimed["session"]["operator"]["id"] == operator2.pk
+    await database_sync_to_async(services.session_reply)(
+        session_id=message.session_id, user=operator2, body="just for you"
+    )
+    assert "just for you" not in str(await _drain(communicator))
+    await communicator.disconnect()
+
+
+async def test_it_answers_a_resync_with_a_fresh_snapshot(operator: Any) -> None:
+    communicator, _ = await _snapshot_for(operator)
+    await database_sync_to_async(session_make)()
+    await communicator.send_json_to({"action": "resync"})
+    snapshot = await _receive_type(communicator, "snapshot")
+    assert len(snapshot["queue"]) == 1
+    await communicator.disconnect()
