@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from sandbox.cli import main
+
+main()
