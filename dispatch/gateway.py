@@ -71,7 +71,9 @@ def sms_send(*, to: str, body: str, status_callback: str) -> SendResult:
     except TwilioRestException as exc:
         # Twilio's 4xx answers (bad number, opted out) will not change on retry; 429 and 5xx may.
         temporary = exc.status == 429 or exc.status >= 500
-        raise SendError(str(exc.msg), code=str(exc.code or exc.status), temporary=temporary) from exc
+        raise SendError(
+            str(exc.msg), code=str(exc.code or exc.status), temporary=temporary
+        ) from exc
     except requests.RequestException as exc:
         raise SendError(f"could not reach Twilio: {exc}", temporary=True) from exc
     return SendResult(sid=str(message.sid), status=str(message.status))

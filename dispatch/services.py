@@ -100,7 +100,10 @@ def _record_failure(sms: OutboundSMS, exc: gateway.SendError) -> OutboundSMS:
         }
         if retry:
             delay = _retry_delay(attempts)
-            fields |= {"status": OutboundStatus.QUEUED, "next_attempt_at": now + timedelta(seconds=delay)}
+            fields |= {
+                "status": OutboundStatus.QUEUED,
+                "next_attempt_at": now + timedelta(seconds=delay),
+            }
             transaction.on_commit(lambda: _enqueue(sms.pk, countdown=delay))
         else:
             fields["status"] = OutboundStatus.FAILED

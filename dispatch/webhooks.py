@@ -7,7 +7,6 @@ import re
 from collections.abc import Callable
 from functools import wraps
 
-
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
@@ -111,5 +110,3 @@ def sms_status(request: HttpRequest) -> HttpResponse:
         raise BadWebhook("Malformed field: ErrorCode.")
     dispatch_services.status_callback_record(sid=sid, status=status, error_code=error_code)
     return _twiml()
-
-

@@ -82,11 +82,18 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         await self._join(realtime.session_group(session_id))
         await self.send_json(conversation)
 
+    def _concerns_open_session(self, payload: dict[str, Any]) -> bool:
+        return payload.get("type") == "session" and payload["session"]["id"] == self.open_session
+
+    async def _still_visible(self) -> bool:
+        return self.open_session is not None and (
+            await _conversation(self.user, self.open_session) is not None
+        )
+
     async def dashboard_event(self, event: dict[str, Any]) -> None:
         payload = event["payload"]
-        if payload.get("type") == "session" and payload["session"]["id"] == self.open_session:
-            # A claim or transfer can take a conversation out of this operator's sight.
-            if await _conversation(self.user, self.open_session) is None:
-                await self._leave(realtime.session_group(self.open_session))
-                self.open_session = None
+        # A claim or transfer can take a conversation out of this operator's sight.
+        if self._concerns_open_session(payload) and not await self._still_visible():
+            await self._leave(realtime.session_group(self.open_session))  # type: ignore[arg-type]
+            self.open_session = None
         await self.send_json(payload)

@@ -87,8 +87,7 @@ def session_visible_to(*, session: Session, user: Any) -> bool:
 def operators_list() -> list[dict[str, Any]]:
     users = get_user_model().objects.filter(is_active=True, groups__name=roles.OPERATORS)
     return [
-        {"id": u.pk, "name": roles.display_name(u)}
-        for u in users.distinct().order_by("username")
+        {"id": u.pk, "name": roles.display_name(u)} for u in users.distinct().order_by("username")
     ]
 
 
@@ -122,9 +121,21 @@ def session_timeline(*, session: Session) -> list[dict[str, Any]]:
     """Events and message metadata in order, for supervisors. Bodies stay out of it."""
     rows: list[dict[str, Any]] = []
     for event in SessionEvent.objects.filter(session=session).select_related("actor"):
-        rows.append({"at": event.at, "kind": event.kind, "event": event,
-                     "actor": roles.display_name(event.actor)})
+        rows.append(
+            {
+                "at": event.at,
+                "kind": event.kind,
+                "event": event,
+                "actor": roles.display_name(event.actor),
+            }
+        )
     for message in session.messages.select_related("outbound", "author"):
-        rows.append({"at": message.created_at, "kind": "message", "message": message,
-                     "actor": roles.display_name(message.author)})
+        rows.append(
+            {
+                "at": message.created_at,
+                "kind": "message",
+                "message": message,
+                "actor": roles.display_name(message.author),
+            }
+        )
     return sorted(rows, key=lambda row: row["at"])

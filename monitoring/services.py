@@ -42,7 +42,12 @@ def _event(
     data: dict[str, Any] | None = None,
 ) -> SessionEvent:
     return SessionEvent.objects.create(
-        session=session, kind=kind, old_status=old, new_status=new, actor=actor, at=at,
+        session=session,
+        kind=kind,
+        old_status=old,
+        new_status=new,
+        actor=actor,
+        at=at,
         data=data or {},
     )
 
@@ -50,22 +55,29 @@ def _event(
 def _publish_session(session: Session) -> None:
     summary = selectors.session_summary(session)
     realtime.publish(realtime.DASHBOARD_GROUP, {"type": "session", "session": summary})
-    realtime.publish(
-        realtime.session_group(session.pk), {"type": "session", "session": summary}
-    )
+    realtime.publish(realtime.session_group(session.pk), {"type": "session", "session": summary})
 
 
 def _publish_message(message: Message) -> None:
     realtime.publish(
         realtime.session_group(message.session_id),
-        {"type": "message", "session_id": message.session_id,
-         "message": selectors.message_dict(message)},
+        {
+            "type": "message",
+            "session_id": message.session_id,
+            "message": selectors.message_dict(message),
+        },
     )
 
 
 def _transition(
-    session: Session, new: str, *, actor: Any, kind: str, at: datetime,
-    data: dict[str, Any] | None = None, **changes: Any,
+    session: Session,
+    new: str,
+    *,
+    actor: Any,
+    kind: str,
+    at: datetime,
+    data: dict[str, Any] | None = None,
+    **changes: Any,
 ) -> Session:
     """Moves the session only if nobody moved it since we read it."""
     old = session.status
@@ -93,8 +105,11 @@ def _open_session(*, phone: str, index: str, now: datetime) -> tuple[Session, bo
     try:
         with transaction.atomic():
             session = Session.objects.create(
-                client_phone=phone, client_phone_index=index, opened_at=now,
-                waiting_since=now, last_message_at=now,
+                client_phone=phone,
+                client_phone_index=index,
+                opened_at=now,
+                waiting_since=now,
+                last_message_at=now,
             )
     except IntegrityError:
         # Two first texts at once: the other request opened it.
@@ -103,12 +118,18 @@ def _open_session(*, phone: str, index: str, now: datetime) -> tuple[Session, bo
     return session, True
 
 
-def _queue_to_client(session: Session, body: str, *, at: datetime, author: Any = None,
-                     automatic: bool = False) -> Message:
+def _queue_to_client(
+    session: Session, body: str, *, at: datetime, author: Any = None, automatic: bool = False
+) -> Message:
     outbound = outbound_sms_queue(to=session.client_phone, body=body, session_id=session.pk)
     return Message.objects.create(
-        session=session, direction=Direction.OUTBOUND, body=body, created_at=at,
-        author=author, automatic=automatic, outbound=outbound,
+        session=session,
+        direction=Direction.OUTBOUND,
+        body=body,
+        created_at=at,
+        author=author,
+        automatic=automatic,
+        outbound=outbound,
     )
 
 
@@ -167,8 +188,16 @@ def session_claim(*, session_id: int, user: Any) -> Session:
             raise SessionConflict(_("Another operator has already claimed this session."))
         now = timezone.now()
         try:
-            return _transition(session, SessionStatus.ACTIVE, actor=user, kind="claimed", at=now,
-                               operator=user, claimed_at=now, waiting_since=None)
+            return _transition(
+                session,
+                SessionStatus.ACTIVE,
+                actor=user,
+                kind="claimed",
+                at=now,
+                operator=user,
+                claimed_at=now,
+                waiting_since=None,
+            )
         except SessionConflict as exc:
             raise SessionConflict(_("Another operator has already claimed this session.")) from exc
 
@@ -178,8 +207,15 @@ def session_release(*, session_id: int, user: Any) -> Session:
     session = _get(session_id)
     _require_owner(session, user)
     now = timezone.now()
-    return _transition(session, SessionStatus.WAITING, actor=user, kind="released", at=now,
-                       operator=None, waiting_since=now)
+    return _transition(
+        session,
+        SessionStatus.WAITING,
+        actor=user,
+        kind="released",
+        at=now,
+        operator=None,
+        waiting_since=now,
+    )
 
 
 @transaction.atomic
@@ -192,8 +228,16 @@ def session_transfer(*, session_id: int, user: Any, to_user: Any) -> Session:
         raise SessionConflict(_("This session already belongs to that operator."))
     now = timezone.now()
     data = {"from_operator": session.operator_id, "to_operator": to_user.pk}
-    return _transition(session, SessionStatus.ACTIVE, actor=user, kind="transferred", at=now,
-                       data=data, operator=to_user, claimed_at=now)
+    return _transition(
+        session,
+        SessionStatus.ACTIVE,
+        actor=user,
+        kind="transferred",
+        at=now,
+        data=data,
+        operator=to_user,
+        claimed_at=now,
+    )
 
 
 @transaction.atomic
@@ -206,8 +250,16 @@ def session_end(*, session_id: int, user: Any, outcome: str) -> Session:
     if outcome not in Outcome.values:
         raise ValueError(_("Choose an outcome from the list."))
     now = timezone.now()
-    return _transition(session, SessionStatus.ENDED, actor=user, kind="ended", at=now,
-                       data={"outcome": outcome}, outcome=outcome, ended_at=now)
+    return _transition(
+        session,
+        SessionStatus.ENDED,
+        actor=user,
+        kind="ended",
+        at=now,
+        data={"outcome": outcome},
+        outcome=outcome,
+        ended_at=now,
+    )
 
 
 @transaction.atomic

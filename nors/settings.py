@@ -78,7 +78,10 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CHANNELS_PREFIX", default=_NAMESPACE)},
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "prefix": env.str("CHANNELS_PREFIX", default=_NAMESPACE),
+            },
         }
     }
 else:
@@ -120,7 +123,9 @@ TWILIO_AUTH_TOKEN = config.secret(
 )
 TWILIO_PHONE_NUMBER = config.phone_number(env, "TWILIO_PHONE_NUMBER", default="+18005550100")
 TWILIO_API_BASE_URL = config.http_origin(
-    env, "TWILIO_API_BASE_URL", default="http://127.0.0.1:8001" if DEBUG else "https://api.twilio.com"
+    env,
+    "TWILIO_API_BASE_URL",
+    default="http://127.0.0.1:8001" if DEBUG else "https://api.twilio.com",
 )
 TWILIO_HTTP_TIMEOUT = env.float("TWILIO_HTTP_TIMEOUT", default=10.0)
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=6)

@@ -16,8 +16,9 @@ PASSWORD = "correct-horse-battery-staple"
 
 def _user(username: str, *, operator: bool = False, supervisor: bool = False) -> User:
     operators, supervisors = roles_ensure()
-    user = User.objects.create_user(username=username, password=PASSWORD,
-                                    first_name=username.capitalize())
+    user = User.objects.create_user(
+        username=username, password=PASSWORD, first_name=username.capitalize()
+    )
     if operator or supervisor:
         user.groups.add(operators)
     if supervisor:
@@ -53,8 +54,11 @@ def sandbox(settings: Any) -> Iterator[Any]:
     from sandbox.testing import running_sandbox
 
     # Callbacks go nowhere: these tests drive the console in-process, not over HTTP.
-    config = SandboxConfig(console_url=f"http://127.0.0.1:{support.free_port()}", delay_ms=0,
-                           auth_token=settings.TWILIO_AUTH_TOKEN)
+    config = SandboxConfig(
+        console_url=f"http://127.0.0.1:{support.free_port()}",
+        delay_ms=0,
+        auth_token=settings.TWILIO_AUTH_TOKEN,
+    )
     with running_sandbox(config) as box:
         settings.TWILIO_API_BASE_URL = box.base_url
         yield box
@@ -80,12 +84,16 @@ def live_stack(transactional_db: Any, settings: Any) -> Iterator[LiveStack]:
     port = support.free_port()
     console_url = f"http://127.0.0.1:{port}"
     settings.PUBLIC_BASE_URL = console_url
-    config = SandboxConfig(console_url=console_url, delay_ms=20,
-                           auth_token=settings.TWILIO_AUTH_TOKEN)
+    config = SandboxConfig(
+        console_url=console_url, delay_ms=20, auth_token=settings.TWILIO_AUTH_TOKEN
+    )
     with running_sandbox(config) as box:
         settings.TWILIO_API_BASE_URL = box.base_url
-        env = support.child_env(PUBLIC_BASE_URL=console_url, TWILIO_API_BASE_URL=box.base_url,
-                                TWILIO_AUTH_TOKEN=settings.TWILIO_AUTH_TOKEN)
+        env = support.child_env(
+            PUBLIC_BASE_URL=console_url,
+            TWILIO_API_BASE_URL=box.base_url,
+            TWILIO_AUTH_TOKEN=settings.TWILIO_AUTH_TOKEN,
+        )
         # Tasks left on the test queue by earlier tests name rows that no longer exist.
         celery_app.control.purge()
         with support.daphne(env, port), support.celery_worker(env):

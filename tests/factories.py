@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils import timezone
 
 from monitoring.models import Session, SessionStatus
 from nors.lib import crypto
 
 
-def session_make(phone: str = "+15145550123", status: str = SessionStatus.WAITING,
-                 operator: object = None) -> Session:
+def session_make(
+    phone: str = "+15145550123", status: str = SessionStatus.WAITING, operator: Any = None
+) -> Session:
     now = timezone.now()
     return Session.objects.create(
         client_phone=phone,

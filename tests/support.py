@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -44,7 +45,9 @@ def test_database_url() -> str:
     user = cfg.get("USER") or ""
     password = f":{cfg['PASSWORD']}" if cfg.get("PASSWORD") else ""
     auth = f"{user}{password}@" if user else ""
-    return f"postgres://{auth}{cfg.get('HOST') or '127.0.0.1'}:{cfg.get('PORT') or 5432}/{cfg['NAME']}"
+    return (
+        f"postgres://{auth}{cfg.get('HOST') or '127.0.0.1'}:{cfg.get('PORT') or 5432}/{cfg['NAME']}"
+    )
 
 
 def child_env(**overrides: str) -> dict[str, str]:
@@ -64,9 +67,16 @@ def _port_open(port: int) -> bool:
 
 
 @contextmanager
-def process(command: list[str], env: dict[str, str], *, port: int | None = None,
-            ready: Callable[[], bool] | None = None, log_name: str = "proc") -> Iterator[subprocess.Popen[bytes]]:
-    log_path = Path(os.environ.get("TEST_LOG_DIR", "/tmp")) / f"nors-{log_name}-{os.getpid()}.log"
+def process(
+    command: list[str],
+    env: dict[str, str],
+    *,
+    port: int | None = None,
+    ready: Callable[[], bool] | None = None,
+    log_name: str = "proc",
+) -> Iterator[subprocess.Popen[bytes]]:
+    log_dir = Path(os.environ.get("TEST_LOG_DIR", tempfile.gettempdir()))
+    log_path = log_dir / f"nors-{log_name}-{os.getpid()}.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         try:
@@ -89,16 +99,37 @@ def process(command: list[str], env: dict[str, str], *, port: int | None = None,
 
 @contextmanager
 def daphne(env: dict[str, str], port: int) -> Iterator[str]:
-    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-               "nors.asgi:application"]
+    command = [
+        sys.executable,
+        "-m",
+        "daphne",
+        "-b",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "nors.asgi:application",
+    ]
     with process(command, env, port=port, log_name="daphne"):
         yield f"http://127.0.0.1:{port}"
 
 
 def worker_command(*extra: str) -> list[str]:
-    return [sys.executable, "-m", "celery", "-A", "nors", "worker", "--loglevel", "INFO",
-            "--concurrency", "2", "--without-heartbeat", "--without-gossip",
-            "--without-mingle", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "nors",
+        "worker",
+        "--loglevel",
+        "INFO",
+        "--concurrency",
+        "2",
+        "--without-heartbeat",
+        "--without-gossip",
+        "--without-mingle",
+        *extra,
+    ]
 
 
 @contextmanager

@@ -23,7 +23,9 @@ def signed_post(client: Client, path: str, params: dict[str, Any], token: str | 
     return client.post(path, params, HTTP_X_TWILIO_SIGNATURE=signature(path, params, token))
 
 
-def inbound_params(body: str = "hi", phone: str = "+15145550123", sid: str | None = None) -> dict[str, str]:
+def inbound_params(
+    body: str = "hi", phone: str = "+15145550123", sid: str | None = None
+) -> dict[str, str]:
     return {
         "MessageSid": sid or new_sid(),
         "AccountSid": settings.TWILIO_ACCOUNT_SID,

@@ -81,31 +81,34 @@ def test_a_retry_reaches_twilio_once_it_is_back(sandbox: Any, settings: Any) -> 
     assert len(sandbox.messages(to=PHONE)) == 1
 
 
-def _accepted(sid: str = "SM" + "a" * 32) -> OutboundSMS:
+SID = "SM" + "a" * 32
+
+
+def _accepted() -> OutboundSMS:
     sms = _queued()
-    OutboundSMS.objects.filter(pk=sms.pk).update(status=OutboundStatus.ACCEPTED, twilio_sid=sid)
+    OutboundSMS.objects.filter(pk=sms.pk).update(status=OutboundStatus.ACCEPTED, twilio_sid=SID)
     sms.refresh_from_db()
     return sms
 
 
 def test_status_only_moves_forward_when_callbacks_arrive_out_of_order() -> None:
     sms = _accepted()
-    assert services.status_callback_record(sid=sms.twilio_sid, status="delivered")
-    assert services.status_callback_record(sid=sms.twilio_sid, status="sent")
+    assert services.status_callback_record(sid=SID, status="delivered")
+    assert services.status_callback_record(sid=SID, status="sent")
     sms.refresh_from_db()
     assert sms.status == OutboundStatus.DELIVERED
 
 
 def test_a_repeated_callback_is_recorded_once() -> None:
     sms = _accepted()
-    assert services.status_callback_record(sid=sms.twilio_sid, status="sent") is True
-    assert services.status_callback_record(sid=sms.twilio_sid, status="sent") is False
+    assert services.status_callback_record(sid=SID, status="sent") is True
+    assert services.status_callback_record(sid=SID, status="sent") is False
     assert StatusCallback.objects.count() == 1
 
 
 def test_a_failure_is_kept_with_its_error_code() -> None:
     sms = _accepted()
-    services.status_callback_record(sid=sms.twilio_sid, status="undelivered", error_code="30003")
+    services.status_callback_record(sid=SID, status="undelivered", error_code="30003")
     sms.refresh_from_db()
     assert (sms.status, sms.error_code) == (OutboundStatus.UNDELIVERED, "30003")
 
@@ -118,8 +121,10 @@ def test_a_callback_that_beats_the_rest_answer_is_applied_later(sandbox: Any) ->
     # Twilio reports before we stored its SID: keep the report, apply it when the SID lands.
     services.status_callback_record(sid="SM" + "b" * 32, status="delivered")
     assert StatusCallback.objects.get().applied is False
-    services._record_accepted(OutboundSMS.objects.get(pk=sms.pk),
-                              services.gateway.SendResult(sid="SM" + "b" * 32, status="queued"))
+    services._record_accepted(
+        OutboundSMS.objects.get(pk=sms.pk),
+        services.gateway.SendResult(sid="SM" + "b" * 32, status="queued"),
+    )
     sms.refresh_from_db()
     assert sms.status == OutboundStatus.DELIVERED
     assert StatusCallback.objects.get().applied is True

@@ -29,6 +29,7 @@ def test_it_opens_a_waiting_session_and_queues_the_auto_reply(client: Client) ->
     assert inbound.body == "hello, anyone there?"
     assert auto.direction == Direction.OUTBOUND and auto.automatic
     assert "911" in auto.body
+    assert auto.outbound is not None
     assert auto.outbound.to_phone == "+15145550123"
     assert SessionEvent.objects.filter(session=session, kind="opened").count() == 1
 
@@ -66,7 +67,7 @@ def test_it_records_a_replayed_message_sid_once(client: Client) -> None:
 
 @pytest.mark.parametrize("header", [None, "", "bm90IGEgc2lnbmF0dXJl"])
 def test_it_refuses_unsigned_or_forged_requests(client: Client, header: str | None) -> None:
-    extra = {} if header is None else {"HTTP_X_TWILIO_SIGNATURE": header}
+    extra: dict[str, Any] = {} if header is None else {"HTTP_X_TWILIO_SIGNATURE": header}
     response = client.post(URL, inbound_params(), **extra)
     assert response.status_code == 403
     assert Session.objects.count() == 0
@@ -167,8 +168,9 @@ def test_it_answers_413_for_an_oversized_body(client: Client) -> None:
 
 def test_it_survives_bytes_that_are_not_utf8(client: Client) -> None:
     raw = b"MessageSid=" + new_sid().encode() + b"&From=%2B15145550123&Body=%FF%FE%C3"
-    response = client.post(URL, raw, content_type="application/x-www-form-urlencoded",
-                            HTTP_X_TWILIO_SIGNATURE="forged")
+    response = client.post(
+        URL, raw, content_type="application/x-www-form-urlencoded", HTTP_X_TWILIO_SIGNATURE="forged"
+    )
     assert response.status_code == 403
 
 
@@ -177,15 +179,23 @@ def test_it_stores_signed_text_that_is_not_valid_utf8(client: Client) -> None:
     raw = b"MessageSid=" + sid.encode() + b"&From=%2B15145550123&Body=caf%E9"
     # Django decodes invalid bytes as U+FFFD; Twilio would have signed what it sent.
     params = {"MessageSid": sid, "From": "+15145550123", "Body": "caf\ufffd"}
-    response = client.post(URL, raw, content_type="application/x-www-form-urlencoded",
-                            HTTP_X_TWILIO_SIGNATURE=signature(URL, params))
+    response = client.post(
+        URL,
+        raw,
+        content_type="application/x-www-form-urlencoded",
+        HTTP_X_TWILIO_SIGNATURE=signature(URL, params),
+    )
     assert response.status_code == 200
     assert Message.objects.get(twilio_sid=sid).body == "caf\ufffd"
 
 
 def test_it_answers_json_with_400_not_500(client: Client) -> None:
-    response = client.post(URL, b'{"Body": "hi"}', content_type="application/json",
-                           HTTP_X_TWILIO_SIGNATURE=signature(URL, {}))
+    response = client.post(
+        URL,
+        b'{"Body": "hi"}',
+        content_type="application/json",
+        HTTP_X_TWILIO_SIGNATURE=signature(URL, {}),
+    )
     assert response.status_code == 400
 
 

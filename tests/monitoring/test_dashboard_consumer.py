@@ -104,7 +104,7 @@ async def test_it_streams_the_open_conversation(operator: Any) -> None:
     communicator, _ = await _snapshot_for(operator)
     await communicator.send_json_to({"action": "open", "session": message.session_id})
     conversation = await _receive_type(communicator, "conversation")
-    assert [m["body"] for m in conversation["messages"]][0] == "first"
+    assert conversation["messages"][0]["body"] == "first"
     await database_sync_to_async(services.inbound_sms_receive)(
         sid="SM" + "3" * 32, phone="+15145550123", body="second"
     )

@@ -75,8 +75,9 @@ def test_a_supervisor_can_step_into_any_session(operator: Any, supervisor: Any) 
 
 def test_it_ends_with_an_outcome(operator: Any) -> None:
     session = session_make(status=SessionStatus.ACTIVE, operator=operator)
-    session = services.session_end(session_id=session.pk, user=operator,
-                                   outcome=Outcome.SUPPORTED_SAFE)
+    session = services.session_end(
+        session_id=session.pk, user=operator, outcome=Outcome.SUPPORTED_SAFE
+    )
     assert session.status == SessionStatus.ENDED and session.ended_at is not None
     assert SessionEvent.objects.get(kind="ended").data == {"outcome": "supported_safe"}
     with pytest.raises(services.SessionConflict):
@@ -93,6 +94,7 @@ def test_it_writes_a_reply_to_the_outbox_before_sending(operator: Any) -> None:
     session = session_make(status=SessionStatus.ACTIVE, operator=operator)
     message = services.session_reply(session_id=session.pk, user=operator, body="  I'm here.  ")
     assert message.body == "I'm here."
+    assert message.outbound is not None
     assert message.outbound.status == "queued"
     assert message.outbound.to_phone == session.client_phone
 
@@ -141,7 +143,9 @@ def test_exactly_one_of_many_simultaneous_claims_wins(django_user_model: Any) ->
         barrier = threading.Barrier(len(users))
         results: list[str] = []
 
-        def claim(user: Any, session_id: int = session.pk, gate: Any = barrier) -> None:
+        def claim(
+            user: Any, session_id: int = session.pk, gate: Any = barrier, results: Any = results
+        ) -> None:
             gate.wait()
             try:
                 services.session_claim(session_id=session_id, user=user)

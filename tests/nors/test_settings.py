@@ -3,27 +3,44 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
 from tests.support import ROOT
 
-CHECK = "import django; django.setup(); from django.conf import settings; print(settings.DATABASES['default']['ENGINE'], settings.CELERY_BROKER_URL, settings.CHANNEL_LAYERS['default']['BACKEND'])"
+CHECK = (
+    "import django; django.setup(); from django.conf import settings as s; "
+    "print(s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, "
+    "s.CHANNEL_LAYERS['default']['BACKEND'])"
+)
 
 
 def _start(**env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items()
-             if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DEBUG"}}
-    clean |= {"DJANGO_SETTINGS_MODULE": "nors.settings", "DATA_DIR": "/tmp/nors-settings-test"}
-    return subprocess.run([sys.executable, "-c", CHECK], env=clean | env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+    data_dir = tempfile.mkdtemp(prefix="nors-settings-")
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DEBUG"}
+    }
+    clean |= {"DJANGO_SETTINGS_MODULE": "nors.settings", "DATA_DIR": data_dir}
+    return subprocess.run(
+        [sys.executable, "-c", CHECK],
+        env=clean | env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_it_runs_on_embedded_defaults_with_nothing_set() -> None:
     result = _start()
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
-        "django.db.backends.sqlite3", "filesystem://", "channels.layers.InMemoryChannelLayer"
+        "django.db.backends.sqlite3",
+        "filesystem://",
+        "channels.layers.InMemoryChannelLayer",
     ]
 
 
@@ -31,7 +48,8 @@ def test_it_uses_postgres_and_redis_when_their_urls_are_set() -> None:
     result = _start(DATABASE_URL="postgres://u@db:5432/nors", REDIS_URL="redis://cache:6379/0")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
-        "django.db.backends.postgresql", "redis://cache:6379/0",
+        "django.db.backends.postgresql",
+        "redis://cache:6379/0",
         "channels_redis.core.RedisChannelLayer",
     ]
 
@@ -49,8 +67,10 @@ def test_it_uses_postgres_and_redis_when_their_urls_are_set() -> None:
         ({"DEBUG": "maybe"}, "DEBUG"),
         ({"DEBUG": "false"}, "SECRET_KEY"),
         ({"DEBUG": "false", "SECRET_KEY": "s" * 50}, "TWILIO_AUTH_TOKEN"),
-        ({"DEBUG": "false", "SECRET_KEY": "s" * 50, "TWILIO_AUTH_TOKEN": "t"},
-         "FIELD_ENCRYPTION_KEYS"),
+        (
+            {"DEBUG": "false", "SECRET_KEY": "s" * 50, "TWILIO_AUTH_TOKEN": "t"},
+            "FIELD_ENCRYPTION_KEYS",
+        ),
     ],
 )
 def test_a_bad_setting_stops_start_up_naming_the_variable(env: dict[str, str], name: str) -> None:

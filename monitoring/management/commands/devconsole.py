@@ -47,18 +47,45 @@ class Command(BaseCommand):
     def _commands(self, options: dict[str, Any]) -> dict[str, list[str]]:
         py = sys.executable
         commands = {
-            "web": [py, "-m", "daphne", "-b", options["host"], "-p", str(options["port"]),
-                    "nors.asgi:application"],
-            "worker": [py, "-m", "celery", "-A", "nors", "worker", "--loglevel", "INFO",
-                       "--concurrency", "2"],
+            "web": [
+                py,
+                "-m",
+                "daphne",
+                "-b",
+                options["host"],
+                "-p",
+                str(options["port"]),
+                "nors.asgi:application",
+            ],
+            "worker": [
+                py,
+                "-m",
+                "celery",
+                "-A",
+                "nors",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "2",
+            ],
             "beat": [py, "-m", "celery", "-A", "nors", "beat", "--loglevel", "INFO"],
         }
         if not options["no_sandbox"]:
-            commands["sandbox"] = [py, "-m", "sandbox", "--host", options["host"],
-                                   "--port", str(options["sandbox_port"])]
+            commands["sandbox"] = [
+                py,
+                "-m",
+                "sandbox",
+                "--host",
+                options["host"],
+                "--port",
+                str(options["sandbox_port"]),
+            ]
         return commands
 
-    def _start(self, options: dict[str, Any], env: dict[str, str]) -> dict[str, subprocess.Popen[bytes]]:
+    def _start(
+        self, options: dict[str, Any], env: dict[str, str]
+    ) -> dict[str, subprocess.Popen[bytes]]:
         children = {}
         for name, command in self._commands(options).items():
             children[name] = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR)  # noqa: S603
