@@ -106,6 +106,16 @@ class Message(models.Model):
         return f"Message {self.pk} ({self.direction})"
 
 
+EVENT_LABELS = {
+    "opened": _("Session opened"),
+    "claimed": _("Claimed by an operator"),
+    "released": _("Released back to the queue"),
+    "transferred": _("Transferred to another operator"),
+    "ended": _("Session ended"),
+    "phone_revealed": _("Full phone number shown"),
+}
+
+
 class AppendOnlyQuerySet(models.QuerySet["SessionEvent"]):
     def update(self, **kwargs: Any) -> int:
         raise TypeError("session events are append-only")

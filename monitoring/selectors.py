@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
 from dispatch.models import PROBLEM_STATUSES
-from monitoring.models import Message, Session, SessionEvent, SessionStatus
+from monitoring.models import EVENT_LABELS, Message, Session, SessionEvent, SessionStatus
 from nors.lib import roles
 
 
@@ -121,10 +121,12 @@ def session_timeline(*, session: Session) -> list[dict[str, Any]]:
     """Events and message metadata in order, for supervisors. Bodies stay out of it."""
     rows: list[dict[str, Any]] = []
     for event in SessionEvent.objects.filter(session=session).select_related("actor"):
+        label = EVENT_LABELS.get(event.kind, event.kind)
         rows.append(
             {
                 "at": event.at,
                 "kind": event.kind,
+                "label": label,
                 "event": event,
                 "actor": roles.display_name(event.actor),
             }
