@@ -45,43 +45,16 @@ class Command(BaseCommand):
         return env
 
     def _commands(self, options: dict[str, Any]) -> dict[str, list[str]]:
-        py = sys.executable
+        host, port, sandbox_port = options["host"], options["port"], options["sandbox_port"]
+        # Warnings only from Celery: beat's sweeper runs every few seconds.
         commands = {
-            "web": [
-                py,
-                "-m",
-                "daphne",
-                "-b",
-                options["host"],
-                "-p",
-                str(options["port"]),
-                "nors.asgi:application",
-            ],
-            "worker": [
-                py,
-                "-m",
-                "celery",
-                "-A",
-                "nors",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                "2",
-            ],
-            "beat": [py, "-m", "celery", "-A", "nors", "beat", "--loglevel", "INFO"],
+            "web": f"-m daphne -b {host} -p {port} nors.asgi:application",
+            "worker": "-m celery -A nors worker --loglevel WARNING --concurrency 2",
+            "beat": "-m celery -A nors beat --loglevel WARNING",
         }
         if not options["no_sandbox"]:
-            commands["sandbox"] = [
-                py,
-                "-m",
-                "sandbox",
-                "--host",
-                options["host"],
-                "--port",
-                str(options["sandbox_port"]),
-            ]
-        return commands
+            commands["sandbox"] = f"-m sandbox --host {host} --port {sandbox_port}"
+        return {name: [sys.executable, *args.split()] for name, args in commands.items()}
 
     def _start(
         self, options: dict[str, Any], env: dict[str, str]
