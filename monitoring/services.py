@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -105,6 +106,7 @@ def _open_session(*, phone: str, index: str, now: datetime) -> tuple[Session, bo
     try:
         with transaction.atomic():
             session = Session.objects.create(
+                language=settings.LANGUAGE_CODE,
                 client_phone=phone,
                 client_phone_index=index,
                 opened_at=now,

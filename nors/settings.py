@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -16,7 +17,7 @@ DEBUG = config.flag(env, "DEBUG", default=True)
 # Tests get their own Celery queue and channel prefix, so a console running beside them
 # never picks up their work.
 TESTING = "pytest" in sys.modules
-_NAMESPACE = "nors-test" if TESTING else "nors"
+_NAMESPACE = f"nors-test-{os.getpid()}" if TESTING else "nors"
 DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / "var")))
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
@@ -70,7 +71,11 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": config.database(env, DATA_DIR / "nors.sqlite3")}
+DATABASES = {
+    "default": config.database(
+        env, DATA_DIR / "nors.sqlite3", run_id=str(os.getpid()) if TESTING else ""
+    )
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = config.redis_url(env, "REDIS_URL")

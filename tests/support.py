@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,8 +54,10 @@ def test_database_url() -> str:
 def child_env(**overrides: str) -> dict[str, str]:
     env = dict(os.environ)
     env["DATABASE_URL"] = test_database_url()
-    env.setdefault("CELERY_QUEUE", "nors-test")
-    env.setdefault("CHANNELS_PREFIX", "nors-test")
+    # The same queue and channel prefix as this test run, and no other run's.
+    env["CELERY_QUEUE"] = settings.CELERY_TASK_DEFAULT_QUEUE
+    if settings.REDIS_URL:
+        env["CHANNELS_PREFIX"] = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
     env["PYTHONUNBUFFERED"] = "1"
     env.update(overrides)
     return env
@@ -135,6 +138,24 @@ def worker_command(*extra: str) -> list[str]:
 @contextmanager
 def celery_worker(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
     with process(worker_command(), env, log_name="worker") as proc:
+        yield proc
+
+
+@contextmanager
+def celery_beat(env: dict[str, str], schedule_path: str) -> Iterator[subprocess.Popen[bytes]]:
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "nors",
+        "beat",
+        "--loglevel",
+        "INFO",
+        "--schedule",
+        schedule_path,
+    ]
+    with process(command, env, log_name="beat") as proc:
         yield proc
 
 

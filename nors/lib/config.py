@@ -36,13 +36,16 @@ def flag(env: environ.Env, name: str, default: bool) -> bool:
     return raw.lower() in truthy
 
 
-def database(env: environ.Env, sqlite_path: Path) -> dict[str, Any]:
+def database(env: environ.Env, sqlite_path: Path, *, run_id: str = "") -> dict[str, Any]:
+    """run_id gives each test run its own test database, so runs side by side never collide."""
     url = env.str("DATABASE_URL", default="")
     if not url:
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(sqlite_path),
-            "TEST": {"NAME": str(sqlite_path.with_name("test-" + sqlite_path.name))},
+            # One file per test run: a file recreated under the same name beside a stale
+            # WAL from an earlier run reads as "disk I/O error".
+            "TEST": {"NAME": str(sqlite_path.with_name(f"test-{run_id}-{sqlite_path.name}"))},
             # Several processes (daphne, worker, beat) share the file: wait for locks, and
             # take the write lock up front so two writers never deadlock on an upgrade.
             "OPTIONS": {
@@ -60,6 +63,8 @@ def database(env: environ.Env, sqlite_path: Path) -> dict[str, Any]:
         raise fail("DATABASE_URL", f"cannot parse: {exc}") from exc
     if scheme != "sqlite" and not config.get("NAME"):
         raise fail("DATABASE_URL", "the URL names no database")
+    if run_id and scheme != "sqlite":
+        config["TEST"] = {"NAME": f"test_{config['NAME']}_{run_id}"}
     config["CONN_MAX_AGE"] = 60
     config["CONN_HEALTH_CHECKS"] = True
     return config
