@@ -56,8 +56,9 @@ def child_env(**overrides: str) -> dict[str, str]:
     env["DATABASE_URL"] = test_database_url()
     # The same queue and channel prefix as this test run, and no other run's.
     env["CELERY_QUEUE"] = settings.CELERY_TASK_DEFAULT_QUEUE
-    if settings.REDIS_URL:
-        env["CHANNELS_PREFIX"] = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
+    layer: dict[str, Any] = settings.CHANNEL_LAYERS["default"]
+    if "CONFIG" in layer:
+        env["CHANNELS_PREFIX"] = layer["CONFIG"]["prefix"]
     env["PYTHONUNBUFFERED"] = "1"
     env.update(overrides)
     return env

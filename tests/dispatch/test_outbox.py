@@ -100,7 +100,7 @@ def test_status_only_moves_forward_when_callbacks_arrive_out_of_order() -> None:
 
 
 def test_a_repeated_callback_is_recorded_once() -> None:
-    sms = _accepted()
+    _accepted()
     assert services.status_callback_record(sid=SID, status="sent") is True
     assert services.status_callback_record(sid=SID, status="sent") is False
     assert StatusCallback.objects.count() == 1
