@@ -599,9 +599,9 @@ function itemTime(summary, kind) {
   if (kind === "queue") {
     return fmt(gettext("Waiting %(duration)s"), { duration: duration(since(summary.waiting_since)) });
   }
-  return fmt(gettext("Last message %(duration)s ago"), {
-    duration: duration(since(summary.last_message_at)),
-  });
+  const quiet = since(summary.last_message_at);
+  if (quiet < 60_000) return gettext("Last message just now");
+  return fmt(gettext("Last message %(duration)s ago"), { duration: duration(quiet) });
 }
 
 function renderOperators() {
@@ -740,10 +740,11 @@ function metaText(summary) {
   }
   const lastIn = lastInbound();
   if (lastIn && summary.status !== "ended") {
+    const quiet = since(lastIn.created_at);
     parts.push(
-      fmt(gettext("Last text from the person %(duration)s ago"), {
-        duration: duration(since(lastIn.created_at)),
-      }),
+      quiet < 60_000
+        ? gettext("Last text from the person just now")
+        : fmt(gettext("Last text from the person %(duration)s ago"), { duration: duration(quiet) }),
     );
   }
   return parts.join(" · ");
