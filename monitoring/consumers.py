@@ -23,6 +23,12 @@ def _snapshot(user: Any) -> dict[str, Any]:
 
 
 @database_sync_to_async
+def _visible(user: Any, session_id: int) -> bool:
+    session = Session.objects.filter(pk=session_id).first()
+    return session is not None and selectors.session_visible_to(session=session, user=user)
+
+
+@database_sync_to_async
 def _conversation(user: Any, session_id: int) -> dict[str, Any] | None:
     session = Session.objects.select_related("operator").filter(pk=session_id).first()
     if session is None or not selectors.session_visible_to(session=session, user=user):
@@ -70,17 +76,25 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         if not isinstance(session_id, int):
             await self.send_json({"type": "error", "error": "bad_session"})
             return
-        # Permission first: only then join the group that carries message bodies.
-        conversation = await _conversation(self.user, session_id)
         if self.open_session is not None and self.open_session != session_id:
             await self._leave(realtime.session_group(self.open_session))
             self.open_session = None
+        # Permission first: only then join the group that carries message bodies. Join before
+        # reading, so nothing published between the read and the join is lost.
+        if not await _visible(self.user, session_id):
+            await self._not_visible(session_id)
+            return
+        await self._join(realtime.session_group(session_id))
+        conversation = await _conversation(self.user, session_id)
         if conversation is None:
-            await self.send_json({"type": "error", "error": "not_visible", "session": session_id})
+            await self._leave(realtime.session_group(session_id))
+            await self._not_visible(session_id)
             return
         self.open_session = session_id
-        await self._join(realtime.session_group(session_id))
         await self.send_json(conversation)
+
+    async def _not_visible(self, session_id: int) -> None:
+        await self.send_json({"type": "error", "error": "not_visible", "session": session_id})
 
     def _concerns_open_session(self, payload: dict[str, Any]) -> bool:
         return payload.get("type") == "session" and payload["session"]["id"] == self.open_session

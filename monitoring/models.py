@@ -59,6 +59,8 @@ class Session(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     last_message_at = models.DateTimeField()
+    # How long the person has been silent is what matters for their safety.
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints: ClassVar[list[Any]] = [

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from dispatch.models import PROBLEM_STATUSES
 from monitoring.models import EVENT_LABELS, Message, Session, SessionEvent, SessionStatus
@@ -37,6 +38,7 @@ def session_summary(session: Session) -> dict[str, Any]:
         "claimed_at": _iso(session.claimed_at),
         "ended_at": _iso(session.ended_at),
         "last_message_at": _iso(session.last_message_at),
+        "last_inbound_at": _iso(session.last_inbound_at),
         "outcome": session.outcome,
     }
 
@@ -94,6 +96,8 @@ def operators_list() -> list[dict[str, Any]]:
 def dashboard_snapshot(*, user: Any) -> dict[str, Any]:
     return {
         "type": "snapshot",
+        # The page corrects its wait counters for any skew between its clock and ours.
+        "now": _iso(timezone.now()),
         "me": {"id": user.pk, "name": roles.display_name(user)},
         "queue": [session_summary(s) for s in queue_list()],
         "mine": [session_summary(s) for s in sessions_of_operator(user=user)],

@@ -153,8 +153,8 @@ def _inbound_record(*, sid: str, phone: str, body: str) -> Message:
     message = Message.objects.create(
         session=session, direction=Direction.INBOUND, body=body, created_at=now, twilio_sid=sid
     )
-    Session.objects.filter(pk=session.pk).update(last_message_at=now)
-    session.last_message_at = now
+    Session.objects.filter(pk=session.pk).update(last_message_at=now, last_inbound_at=now)
+    session.last_message_at = session.last_inbound_at = now
     _publish_message(message)
     if opened:
         reply = texts.render(texts.AUTO_REPLY, session.language)
@@ -278,7 +278,9 @@ def session_reply(*, session_id: int, user: Any, body: str) -> Message:
     now = timezone.now()
     message = _queue_to_client(session, body, at=now, author=user)
     Session.objects.filter(pk=session.pk).update(last_message_at=now)
+    session.last_message_at = now
     _publish_message(message)
+    _publish_session(session)
     return message
 
 

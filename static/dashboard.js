@@ -85,8 +85,12 @@ function clockTime(iso) {
   return (today ? timeFormat : dateTimeFormat).format(date);
 }
 
+// Server time minus this browser's time, from the last snapshot: wait counters follow the
+// server's clock even when the operator's computer is off by a few minutes.
+let clockOffsetMs = 0;
+
 function since(iso) {
-  return iso ? Math.max(0, Date.now() - Date.parse(iso)) : 0;
+  return iso ? Math.max(0, Date.now() + clockOffsetMs - Date.parse(iso)) : 0;
 }
 
 function duration(ms) {
@@ -345,6 +349,7 @@ function keepAlive() {
 function handle(data) {
   switch (data.type) {
     case "snapshot":
+      if (data.now) clockOffsetMs = Date.parse(data.now) - Date.now();
       applySnapshot(data);
       break;
     case "session":
@@ -599,9 +604,10 @@ function itemTime(summary, kind) {
   if (kind === "queue") {
     return fmt(gettext("Waiting %(duration)s"), { duration: duration(since(summary.waiting_since)) });
   }
-  const quiet = since(summary.last_message_at);
-  if (quiet < 60_000) return gettext("Last message just now");
-  return fmt(gettext("Last message %(duration)s ago"), { duration: duration(quiet) });
+  // What matters for safety is how long the person has been silent, not the operator.
+  const quiet = since(summary.last_inbound_at || summary.opened_at);
+  if (quiet < 60_000) return gettext("Last heard from just now");
+  return fmt(gettext("Last heard from %(duration)s ago"), { duration: duration(quiet) });
 }
 
 function renderOperators() {
