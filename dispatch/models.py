@@ -71,18 +71,22 @@ class OutboundSMS(models.Model):
         related_name="outbound_sms",
     )
     status = models.CharField(
-        max_length=16, choices=OutboundStatus.choices, default=OutboundStatus.QUEUED
+        _("status"), max_length=16, choices=OutboundStatus.choices, default=OutboundStatus.QUEUED
     )
-    twilio_sid = models.CharField(max_length=64, unique=True, null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField()
+    twilio_sid = models.CharField(
+        _("Twilio SID"), max_length=64, unique=True, null=True, blank=True
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"))
     claimed_at = models.DateTimeField(null=True, blank=True)
-    error_code = models.CharField(max_length=16, blank=True)
-    error_message = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField()
-    updated_at = models.DateTimeField()
+    error_code = models.CharField(_("error code"), max_length=16, blank=True)
+    error_message = models.CharField(_("error message"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    updated_at = models.DateTimeField(_("updated at"))
 
     class Meta:
+        verbose_name = _("outbound text")
+        verbose_name_plural = _("outbound texts")
         indexes: ClassVar[list[Any]] = [models.Index(fields=["status", "next_attempt_at"])]
 
     def __str__(self) -> str:
@@ -92,13 +96,15 @@ class OutboundSMS(models.Model):
 class StatusCallback(models.Model):
     """Each delivery report Twilio sent us, kept once even when Twilio retries it."""
 
-    twilio_sid = models.CharField(max_length=64)
-    status = models.CharField(max_length=20)
-    error_code = models.CharField(max_length=16, blank=True)
-    received_at = models.DateTimeField()
-    applied = models.BooleanField(default=False)
+    twilio_sid = models.CharField(_("Twilio SID"), max_length=64)
+    status = models.CharField(_("status"), max_length=20)
+    error_code = models.CharField(_("error code"), max_length=16, blank=True)
+    received_at = models.DateTimeField(_("received at"))
+    applied = models.BooleanField(_("applied"), default=False)
 
     class Meta:
+        verbose_name = _("delivery report")
+        verbose_name_plural = _("delivery reports")
         constraints: ClassVar[list[Any]] = [
             models.UniqueConstraint(fields=["twilio_sid", "status"], name="one_callback_per_status")
         ]

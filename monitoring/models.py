@@ -39,13 +39,15 @@ SESSION_TRANSITIONS: dict[str, set[str]] = {
 
 
 class Session(models.Model):
-    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.SMS)
+    channel = models.CharField(
+        _("channel"), max_length=8, choices=Channel.choices, default=Channel.SMS
+    )
     status = models.CharField(
-        max_length=16, choices=SessionStatus.choices, default=SessionStatus.WAITING
+        _("status"), max_length=16, choices=SessionStatus.choices, default=SessionStatus.WAITING
     )
     client_phone = EncryptedTextField()
     client_phone_index = models.CharField(max_length=64, db_index=True)
-    language = models.CharField(max_length=8, default="en")
+    language = models.CharField(_("language"), max_length=8, default="en")
     operator = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -53,16 +55,18 @@ class Session(models.Model):
         on_delete=models.PROTECT,
         related_name="monitoring_sessions",
     )
-    outcome = models.CharField(max_length=32, choices=Outcome.choices, blank=True)
-    opened_at = models.DateTimeField()
-    waiting_since = models.DateTimeField(null=True, blank=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    ended_at = models.DateTimeField(null=True, blank=True)
-    last_message_at = models.DateTimeField()
+    outcome = models.CharField(_("outcome"), max_length=32, choices=Outcome.choices, blank=True)
+    opened_at = models.DateTimeField(_("opened at"))
+    waiting_since = models.DateTimeField(_("waiting since"), null=True, blank=True)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    last_message_at = models.DateTimeField(_("last message at"))
     # How long the person has been silent is what matters for their safety.
-    last_inbound_at = models.DateTimeField(null=True, blank=True)
+    last_inbound_at = models.DateTimeField(_("last heard from at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
         constraints: ClassVar[list[Any]] = [
             # One open conversation per number: concurrent first texts cannot open two.
             models.UniqueConstraint(
@@ -102,6 +106,8 @@ class Message(models.Model):
     )
 
     class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
         ordering: ClassVar[list[str]] = ["created_at", "id"]
 
     def __str__(self) -> str:
@@ -130,18 +136,20 @@ class SessionEvent(models.Model):
     """Who did what to a session, and when. Rows are only ever added."""
 
     session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="events")
-    kind = models.CharField(max_length=40)
-    old_status = models.CharField(max_length=16, blank=True)
-    new_status = models.CharField(max_length=16, blank=True)
+    kind = models.CharField(_("event"), max_length=40)
+    old_status = models.CharField(_("from"), max_length=16, blank=True)
+    new_status = models.CharField(_("to"), max_length=16, blank=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
     )
-    at = models.DateTimeField()
+    at = models.DateTimeField(_("at"))
     data = models.JSONField(default=dict, blank=True)
 
     objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("session event")
+        verbose_name_plural = _("session events")
         ordering: ClassVar[list[str]] = ["at", "id"]
 
     def __str__(self) -> str:
@@ -161,9 +169,13 @@ class PersonalDataAccess(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     session = models.ForeignKey(Session, null=True, on_delete=models.PROTECT)
-    field = models.CharField(max_length=40)
-    reason = models.CharField(max_length=200, blank=True)
-    at = models.DateTimeField()
+    field = models.CharField(_("field"), max_length=40)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    at = models.DateTimeField(_("at"))
+
+    class Meta:
+        verbose_name = _("personal data access")
+        verbose_name_plural = _("personal data accesses")
 
     def __str__(self) -> str:
         return f"{self.user_id} read {self.field} at {self.at}"

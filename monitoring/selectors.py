@@ -126,11 +126,17 @@ def session_timeline(*, session: Session) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for event in SessionEvent.objects.filter(session=session).select_related("actor"):
         label = EVENT_LABELS.get(event.kind, event.kind)
+        old, new = (
+            SessionStatus(s).label if s in SessionStatus.values else s
+            for s in (event.old_status, event.new_status)
+        )
         rows.append(
             {
                 "at": event.at,
                 "kind": event.kind,
                 "label": label,
+                "old_status": old,
+                "new_status": new,
                 "event": event,
                 "actor": roles.display_name(event.actor),
             }

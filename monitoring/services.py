@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from dispatch.services import outbound_sms_queue
@@ -274,7 +274,8 @@ def session_reply(*, session_id: int, user: Any, body: str) -> Message:
     if not body:
         raise ValueError(_("Write a message first."))
     if len(body) > MAX_REPLY_LENGTH:
-        raise ValueError(_("Messages can be at most 1,600 characters."))
+        limit = formats.number_format(MAX_REPLY_LENGTH, force_grouping=True)
+        raise ValueError(_("Messages can be at most %(max)s characters.") % {"max": limit})
     now = timezone.now()
     message = _queue_to_client(session, body, at=now, author=user)
     Session.objects.filter(pk=session.pk).update(last_message_at=now)

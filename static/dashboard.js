@@ -729,8 +729,26 @@ function renderConversation() {
   setText(readOnly, readOnlyText(summary));
 }
 
+// Events are rendered once on the server for every dashboard, whatever its language, so the
+// page names delivery states itself.
+const DELIVERY_LABELS = {
+  queued: gettext("Waiting to send"),
+  sending: gettext("Sending"),
+  accepted: gettext("Accepted by Twilio"),
+  sent: gettext("Sent"),
+  delivered: gettext("Delivered"),
+  undelivered: gettext("Not delivered"),
+  failed: gettext("Failed"),
+  unconfirmed: gettext("Not confirmed"),
+};
+
+function deliveryLabel(info) {
+  return DELIVERY_LABELS[info.status] || info.label;
+}
+
 function statusText(summary) {
   if (summary.status === "waiting") return gettext("Waiting");
+  if (summary.status === "active" && !summary.operator) return gettext("With an operator");
   if (summary.status === "ended") return gettext("Ended");
   if (isMine(summary)) return gettext("With you");
   if (summary.operator) return fmt(gettext("With %(name)s"), { name: summary.operator.name });
@@ -861,7 +879,7 @@ function updateMessage(li, message) {
   toggleClass(li, "message-problem", info && info.problem);
   if (!info) return;
   delivery.dataset.status = info.status;
-  const parts = [h("span", { class: "delivery-label", text: info.label })];
+  const parts = [h("span", { class: "delivery-label", text: deliveryLabel(info) })];
   if (info.problem) {
     parts.unshift(h("span", { class: "delivery-icon", "aria-hidden": "true", text: "⚠" }));
     parts.push(

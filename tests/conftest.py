@@ -98,3 +98,18 @@ def live_stack(transactional_db: Any, settings: Any) -> Iterator[LiveStack]:
         celery_app.control.purge()
         with support.daphne(env, port), support.celery_worker(env):
             yield LiveStack(console_url, box.base_url, box, env)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_stray_connections(django_db_setup: Any, django_db_blocker: Any) -> Iterator[None]:
+    """Lets the per-run test database be dropped: threads from async tests keep connections."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )

@@ -201,3 +201,11 @@ def test_it_answers_json_with_400_not_500(client: Client) -> None:
 
 def test_it_only_accepts_post(client: Client) -> None:
     assert client.get(URL).status_code == 405
+
+
+def test_a_french_line_answers_in_french(client: Client, settings: Any) -> None:
+    settings.LANGUAGE_CODE = "fr"
+    signed_post(client, URL, inbound_params("allo?"))
+    auto = Message.objects.get(direction=Direction.OUTBOUND)
+    assert auto.body.startswith("Bonjour") and "911" in auto.body
+    assert Session.objects.get().language == "fr"

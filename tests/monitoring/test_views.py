@@ -111,3 +111,11 @@ def test_only_supervisors_read_the_timeline(persona: str, request: Any) -> None:
     session = session_make()
     assert _client(user).get(f"/review/sessions/{session.pk}/").status_code == 403
     assert _client(user).get("/review/").status_code == 403
+
+
+def test_the_timeline_names_states_in_the_readers_language(supervisor: Any, operator: Any) -> None:
+    session = services.session_claim(session_id=session_make().pk, user=operator)
+    client = _client(supervisor)
+    page = client.get(f"/review/sessions/{session.pk}/", HTTP_ACCEPT_LANGUAGE="fr")
+    assert "Prise en charge" in page.content.decode()
+    assert "waiting →" not in page.content.decode()
