@@ -1,0 +1,322 @@
+"""The console's real stack for a benchmark: a fresh database, then daphne, the Twilio sandbox
+and a Celery worker as child processes, which are always stopped again (by PID) on the way out.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+# Only databases with this in their name may be dropped: a mistyped --database-url must never
+# wipe a console's real data.
+DROPPABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]*bench[a-z0-9_]*$")
+STOP_GRACE_S = 15.0
+
+
+class StackError(RuntimeError):
+    """The stack could not be set up; the message says which part and why."""
+
+
+STARTED = time.monotonic()
+
+
+def say(message: str) -> None:
+    elapsed = time.monotonic() - STARTED
+    print(f"[bench {elapsed:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    # The console connects as a role of its own, capped by a per-database connection limit
+    # (which PostgreSQL does not apply to superusers): a console that leaks connections
+    # then fails by itself instead of starving every other user of a shared server.
+    database_url: str
+    admin_url: str
+    connection_limit: int
+    redis_url: str
+    queue: str
+    channels_prefix: str
+    twilio_account_sid: str
+    twilio_auth_token: str
+    line_number: str
+    worker: bool = True
+    sandbox: bool = True
+    log_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="nors-bench-")))
+
+
+@dataclass(frozen=True)
+class Stack:
+    console_url: str
+    sandbox_url: str | None
+    env: dict[str, str]
+    log_dir: Path
+    # The same database as the superuser, so the benchmark can still read when the console
+    # has used up its connections.
+    reader_url: str
+
+
+# -- child processes -----------------------------------------------------------------------
+
+
+@dataclass
+class Processes:
+    log_dir: Path
+    started: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+
+    def log_path(self, name: str) -> Path:
+        return self.log_dir / f"{name}.log"
+
+    def log_tail(self, name: str, chars: int = 3000) -> str:
+        try:
+            return self.log_path(name).read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
+
+    def start(self, name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        with open(self.log_path(name), "wb") as log:
+            # A session of its own: Ctrl-C reaches only us, and we stop the children in order.
+            proc = subprocess.Popen(
+                command,
+                env=env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.started.append((name, proc))
+        say(f"started {name} (pid {proc.pid}), log {self.log_path(name)}")
+        return proc
+
+    def wait_ready(
+        self,
+        name: str,
+        proc: subprocess.Popen[bytes],
+        check: Callable[[], bool],
+        timeout_s: float = 60.0,
+    ) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not check():
+            if proc.poll() is not None:
+                raise StackError(f"{name} exited with {proc.returncode}:\n{self.log_tail(name)}")
+            if time.monotonic() > deadline:
+                raise StackError(f"{name} not ready after {timeout_s:.0f}s:\n{self.log_tail(name)}")
+            time.sleep(0.1)
+
+    def stop_all(self) -> None:
+        for name, proc in reversed(self.started):
+            _stop(name, proc)
+        self.started.clear()
+
+
+def _stop(name: str, proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            say(f"{name} (pid {proc.pid}) ignored SIGTERM; killing it")
+            proc.kill()
+            proc.wait()
+    # The worker's pool children share the group we created for it; leave none behind.
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    say(f"stopped {name} (pid {proc.pid}, exit {proc.returncode})")
+
+
+# -- database and broker -------------------------------------------------------------------
+
+
+def _bench_name(kind: str, name: str) -> str:
+    if not DROPPABLE_NAME.match(name):
+        raise StackError(f"refusing to use {kind} {name!r}: its name must contain 'bench'")
+    return name
+
+
+def database_recreate(config: StackConfig) -> None:
+    import psycopg2
+    from psycopg2 import sql
+
+    parts = urlsplit(config.database_url)
+    name = _bench_name("database", parts.path.lstrip("/"))
+    role = _bench_name("role", parts.username or "")
+    admin = psycopg2.connect(config.admin_url)
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+            if cursor.fetchone() is None:
+                cursor.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+            db = sql.Identifier(name)
+            cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(db))
+            cursor.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {} CONNECTION LIMIT {}").format(
+                    db, sql.Identifier(role), sql.Literal(config.connection_limit)
+                )
+            )
+    finally:
+        admin.close()
+
+
+def reader_url(config: StackConfig) -> str:
+    database = urlsplit(config.database_url).path
+    return urlunsplit(urlsplit(config.admin_url)._replace(path=database))
+
+
+def queue_purge(redis_url: str, queue: str) -> None:
+    """Tasks left by an earlier, interrupted run point at rows that no longer exist."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        client.delete(queue)
+    finally:
+        client.close()
+
+
+def migrate(env: dict[str, str], log_dir: Path) -> None:
+    log_path = log_dir / "migrate.log"
+    with open(log_path, "wb") as log:
+        done = subprocess.run(
+            [PYTHON, "manage.py", "migrate", "--noinput"],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=False,
+            timeout=300,
+        )
+    if done.returncode != 0:
+        raise StackError(f"migrate failed:\n{log_path.read_text(errors='replace')[-3000:]}")
+
+
+# -- the whole stack -----------------------------------------------------------------------
+
+
+def console_env(config: StackConfig, *, console_url: str, sandbox_url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "nors.settings",
+            "DEBUG": "true",
+            "DATABASE_URL": config.database_url,
+            "REDIS_URL": config.redis_url,
+            "CELERY_BROKER_URL": config.redis_url,
+            "CELERY_QUEUE": config.queue,
+            "CHANNELS_PREFIX": config.channels_prefix,
+            "PUBLIC_BASE_URL": console_url,
+            "TWILIO_API_BASE_URL": sandbox_url,
+            "TWILIO_ACCOUNT_SID": config.twilio_account_sid,
+            "TWILIO_AUTH_TOKEN": config.twilio_auth_token,
+            "TWILIO_PHONE_NUMBER": config.line_number,
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
+
+
+def _start_daphne(procs: Processes, env: dict[str, str], port: int) -> None:
+    command = [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "nors.asgi:application"]
+    proc = procs.start("daphne", command, env)
+    procs.wait_ready("daphne", proc, lambda: http_ok(f"http://127.0.0.1:{port}/healthz/"))
+
+
+def _start_sandbox(
+    procs: Processes, env: dict[str, str], config: StackConfig, port: int, console_url: str
+) -> None:
+    command = [
+        PYTHON,
+        "-m",
+        "sandbox",
+        "--port",
+        str(port),
+        "--console-url",
+        console_url,
+        "--delay-ms",
+        "0",
+        "--account-sid",
+        config.twilio_account_sid,
+        "--auth-token",
+        config.twilio_auth_token,
+        "--line-number",
+        config.line_number,
+    ]
+    proc = procs.start("sandbox", command, env)
+    procs.wait_ready("sandbox", proc, lambda: http_ok(f"http://127.0.0.1:{port}/"))
+
+
+def _start_worker(procs: Processes, env: dict[str, str], config: StackConfig) -> None:
+    command = [
+        PYTHON,
+        "-m",
+        "celery",
+        "-A",
+        "nors",
+        "worker",
+        "--concurrency",
+        "1",
+        "-Q",
+        config.queue,
+        "-n",
+        f"{config.queue}-{os.getpid()}@%h",
+        "--loglevel",
+        "INFO",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+    ]
+    proc = procs.start("worker", command, env)
+    procs.wait_ready("worker", proc, lambda: " ready." in procs.log_tail("worker", 100_000))
+
+
+@contextmanager
+def console_stack(config: StackConfig) -> Iterator[Stack]:
+    config.log_dir.mkdir(parents=True, exist_ok=True)
+    console_port, sandbox_port = free_port(), free_port()
+    console_url = f"http://127.0.0.1:{console_port}"
+    sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+    env = console_env(config, console_url=console_url, sandbox_url=sandbox_url)
+    say(f"logs in {config.log_dir}")
+    database_recreate(config)
+    queue_purge(config.redis_url, config.queue)
+    say("migrating the benchmark database")
+    migrate(env, config.log_dir)
+    procs = Processes(config.log_dir)
+    try:
+        _start_daphne(procs, env, console_port)
+        if config.sandbox:
+            _start_sandbox(procs, env, config, sandbox_port, console_url)
+        if config.worker:
+            _start_worker(procs, env, config)
+        sandbox = sandbox_url if config.sandbox else None
+        yield Stack(console_url, sandbox, env, config.log_dir, reader_url(config))
+    finally:
+        procs.stop_all()
