@@ -132,7 +132,7 @@ async def _progress(name: str, tasks: list[asyncio.Task[Result]], total: int) ->
         await asyncio.sleep(PROGRESS_EVERY_S)
         done = [t.result() for t in tasks if t.done()]
         slow = sum(1 for r in done if r.latency_s > 0.05)
-        say(f"{name}: sent {len(tasks)}/{total}, answered {len(done)}, over 50 ms {slow}")
+        say(f"{name}: sent {len(tasks)}/{total}, finished {len(done)}, over 50 ms {slow}")
 
 
 async def run_phase(
