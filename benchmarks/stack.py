@@ -70,6 +70,7 @@ class StackConfig:
     line_number: str
     worker: bool = True
     sandbox: bool = True
+    web_workers: int = 2
     log_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="nors-bench-")))
 
 
@@ -226,7 +227,12 @@ def console_env(config: StackConfig, *, console_url: str, sandbox_url: str) -> d
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "nors.settings",
-            "DEBUG": "true",
+            # As in production: DEBUG off (no query log), with the secrets that then requires.
+            "DEBUG": "false",
+            "SECRET_KEY": "benchmark-only-secret-key-" + "x" * 32,
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "FIELD_ENCRYPTION_KEYS": "YmVuY2htYXJrLW9ubHktZmllbGQta2V5LTAwMDAwMDA=",
+            "BLIND_INDEX_KEY": "benchmark-only-blind-index-key",
             "DATABASE_URL": config.database_url,
             "REDIS_URL": config.redis_url,
             "CELERY_BROKER_URL": config.redis_url,
@@ -243,8 +249,9 @@ def console_env(config: StackConfig, *, console_url: str, sandbox_url: str) -> d
     return env
 
 
-def _start_daphne(procs: Processes, env: dict[str, str], port: int) -> None:
-    command = [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "nors.asgi:application"]
+def _start_daphne(procs: Processes, env: dict[str, str], port: int, workers: int) -> None:
+    # The console's own launcher: `workers` daphne processes sharing one socket.
+    command = [PYTHON, "-m", "nors.serve", "--port", str(port), "--workers", str(workers)]
     proc = procs.start("daphne", command, env)
     procs.wait_ready("daphne", proc, lambda: http_ok(f"http://127.0.0.1:{port}/healthz/"))
 
@@ -311,7 +318,7 @@ def console_stack(config: StackConfig) -> Iterator[Stack]:
     migrate(env, config.log_dir)
     procs = Processes(config.log_dir)
     try:
-        _start_daphne(procs, env, console_port)
+        _start_daphne(procs, env, console_port, config.web_workers)
         if config.sandbox:
             _start_sandbox(procs, env, config, sandbox_port, console_url)
         if config.worker:

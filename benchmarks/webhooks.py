@@ -254,6 +254,9 @@ def options(argv: Sequence[str] | None) -> argparse.Namespace:
         help="client connection pool; requests beyond it wait, and the wait counts (default 64)",
     )
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
+    parser.add_argument(
+        "--web-workers", type=int, default=2, help="daphne processes (python -m nors.serve)"
+    )
     parser.add_argument("--seed", type=int, default=1, help="which number sends each text")
     parser.add_argument(
         "--database-url",
@@ -298,6 +301,7 @@ def stack_config(args: argparse.Namespace) -> StackConfig:
         line_number=LINE_NUMBER,
         worker=not args.no_worker,
         sandbox=not args.no_sandbox,
+        web_workers=args.web_workers,
     )
 
 
@@ -359,6 +363,7 @@ def report(
         "duration_s": _number(args.duration),
         "phones": args.phones,
         "worker": not args.no_worker,
+        "web_workers": args.web_workers,
         **measured,
         **{f"baseline_{key}": value for key, value in base.items()},
         "p99_ratio_to_baseline": round(ratio, 2),

@@ -104,10 +104,13 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
             await _conversation(self.user, self.open_session) is not None
         )
 
-    async def dashboard_event(self, event: dict[str, Any]) -> None:
-        payload = event["payload"]
-        # A claim or transfer can take a conversation out of this operator's sight.
-        if self._concerns_open_session(payload) and not await self._still_visible():
-            await self._leave(realtime.session_group(self.open_session))  # type: ignore[arg-type]
-            self.open_session = None
-        await self.send_json(payload)
+    async def dashboard_events(self, event: dict[str, Any]) -> None:
+        for payload in event["payloads"]:
+            # A claim or transfer can take a conversation out of this operator's sight.
+            if self._concerns_open_session(payload) and not await self._still_visible():
+                await self._leave(realtime.session_group(self.open_session))  # type: ignore[arg-type]
+                self.open_session = None
+            if payload.get("type") == "message" and payload["session_id"] != self.open_session:
+                # Left over from a group this dashboard has just left.
+                continue
+            await self.send_json(payload)

@@ -137,12 +137,10 @@ def _queue_to_client(
 
 def inbound_sms_receive(*, sid: str, phone: str, body: str) -> Message | None:
     """Records a client's text. Returns None when Twilio is repeating one we already have."""
-    if Message.objects.filter(twilio_sid=sid).exists():
-        return None
     try:
         return _inbound_record(sid=sid, phone=phone, body=body)
     except IntegrityError:
-        # The same MessageSid arrived twice at once; the whole second attempt rolled back.
+        # A MessageSid we already have (Twilio retries): the whole attempt rolled back.
         return None
 
 

@@ -63,11 +63,22 @@ def database(env: environ.Env, sqlite_path: Path, *, run_id: str = "") -> dict[s
         raise fail("DATABASE_URL", f"cannot parse: {exc}") from exc
     if scheme != "sqlite" and not config.get("NAME"):
         raise fail("DATABASE_URL", "the URL names no database")
-    if run_id and scheme != "sqlite":
-        config["TEST"] = {"NAME": f"test_{config['NAME']}_{run_id}"}
-    config["CONN_MAX_AGE"] = 60
-    config["CONN_HEALTH_CHECKS"] = True
+    if scheme != "sqlite":
+        _postgres(env, config, run_id)
+    # Under ASGI every request runs in its own context with its own connection: persistent
+    # connections are never reused there and pile up until PostgreSQL refuses new clients.
+    # Connections are reused through the pool of nors.lib.pgpool instead.
+    config["CONN_MAX_AGE"] = 0
     return config
+
+
+def _postgres(env: environ.Env, config: dict[str, Any], run_id: str) -> None:
+    config["ENGINE"] = "nors.lib.pgpool"
+    config.setdefault("OPTIONS", {})
+    config["OPTIONS"]["pool_size"] = env.int("DB_POOL_SIZE", default=8)
+    config["OPTIONS"]["pool_timeout"] = env.float("DB_POOL_TIMEOUT", default=10.0)
+    if run_id:
+        config["TEST"] = {"NAME": f"test_{config['NAME']}_{run_id}"}
 
 
 def redis_url(env: environ.Env, name: str, default: str = "") -> str:

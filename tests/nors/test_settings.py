@@ -48,7 +48,7 @@ def test_it_uses_postgres_and_redis_when_their_urls_are_set() -> None:
     result = _start(DATABASE_URL="postgres://u@db:5432/nors", REDIS_URL="redis://cache:6379/0")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
-        "django.db.backends.postgresql",
+        "nors.lib.pgpool",
         "redis://cache:6379/0",
         "channels_redis.core.RedisChannelLayer",
     ]

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from typing import Any
 
 from django.conf import settings
@@ -14,6 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from monitoring.demo import demo_accounts_seed
+from nors.lib.processes import Children, supervise
 
 
 class Command(BaseCommand):
@@ -56,9 +55,7 @@ class Command(BaseCommand):
             commands["sandbox"] = f"-m sandbox --host {host} --port {sandbox_port}"
         return {name: [sys.executable, *args.split()] for name, args in commands.items()}
 
-    def _start(
-        self, options: dict[str, Any], env: dict[str, str]
-    ) -> dict[str, subprocess.Popen[bytes]]:
+    def _start(self, options: dict[str, Any], env: dict[str, str]) -> Children:
         children = {}
         for name, command in self._commands(options).items():
             children[name] = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR)  # noqa: S603
@@ -76,26 +73,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  {login.role:<10} {login.username} / {login.password}")
         self.stdout.write("Press Ctrl-C to stop everything.\n")
 
-    def _supervise(self, children: dict[str, subprocess.Popen[bytes]]) -> None:
-        stopping = False
-
-        def stop(signum: int, frame: Any) -> None:
-            nonlocal stopping
-            stopping = True
-
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGTERM, stop)
-        failed = ""
-        while not stopping and not failed:
-            time.sleep(0.5)
-            failed = next((n for n, p in children.items() if p.poll() is not None), "")
-        for process in children.values():
-            if process.poll() is None:
-                process.terminate()
-        for process in children.values():
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    def _supervise(self, children: Children) -> None:
+        failed = supervise(children)
         if failed:
             raise CommandError(f"{failed} stopped unexpectedly; stopped the rest")
