@@ -8,4 +8,4 @@ COPY . .
 RUN pip install --no-cache-dir -e . && mkdir -p var && chown nors var
 USER nors
 EXPOSE 8000
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "nors.asgi:application"]
+CMD ["python", "-m", "nors.serve", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers"]

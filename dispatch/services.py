@@ -18,7 +18,7 @@ from dispatch.models import (
     StatusCallback,
     status_moves_forward,
 )
-from nors.lib import realtime
+from nors.lib import background, realtime
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,8 @@ def outbound_sms_queue(*, to: str, body: str, session_id: int | None = None) -> 
         created_at=now,
         updated_at=now,
     )
-    transaction.on_commit(lambda: _enqueue(sms.pk))
+    # Off the request's path: if this process dies first, the sweeper finds the row.
+    transaction.on_commit(lambda: background.submit(_enqueue, sms.pk))
     return sms
 
 

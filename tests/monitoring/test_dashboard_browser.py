@@ -15,19 +15,12 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import Browser, Page, Route, WebSocketRoute, expect, sync_playwright
 
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PHONE = "+15145550177"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # Delivery goes through the worker, the sandbox and a status callback: give it time.
 SLOW = 30_000
 
@@ -35,9 +28,7 @@ SLOW = 30_000
 @pytest.fixture
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             yield browser
         finally:

@@ -14,8 +14,8 @@ import pytest
 
 from sandbox.config import SandboxConfig
 from sandbox.testing import SandboxHandle, running_sandbox
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = "/usr/bin/chromium"
 # Kept for a human to look at after the run.
 SCREENSHOT = Path(tempfile.gettempdir()) / "sandbox-phone.png"
 REPLY = "<Response><Message>Thanks. A peer will text you in a minute.</Message></Response>"
@@ -57,16 +57,8 @@ def handle() -> Iterator[SandboxHandle]:
 
 def test_a_text_from_the_phone_page_gets_a_live_reply(handle: SandboxHandle) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
-    args = [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-    ]
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 900, "height": 900})
             drive_the_phone(page, handle, sync_api.expect)
@@ -103,9 +95,7 @@ def test_another_number_opens_its_own_conversation(handle: SandboxHandle) -> Non
     sync_api = pytest.importorskip("playwright.sync_api")
     handle.send_text("+15145550123", "first phone's text")
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page()
             page.goto(f"{handle.base_url}/phone/?number=%2B15145550123")
