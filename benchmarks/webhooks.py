@@ -5,7 +5,9 @@ through the local Twilio sandbox), in one run:
 
 1. warm-up: signed texts from numbers the measured phase never uses, then the outbox drains;
 2. baseline: `GET /healthz/` at the same rate and for the same time;
-3. measured: signed `POST /twilio/sms/`, each with a fresh MessageSid, from --phones numbers;
+3. measured: signed `POST /twilio/sms/`, each with a fresh MessageSid, from --phones numbers
+   (with --open-sessions-first, each of those numbers has texted once before, so the texts
+   join open conversations instead of opening 500 at once);
 4. the outbox drains, and the database must hold exactly one inbound message per 200.
 
 The last line on stdout is one JSON object; progress goes to stderr.
@@ -255,6 +257,11 @@ def options(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
     parser.add_argument(
+        "--open-sessions-first",
+        action="store_true",
+        help="open every measured number's session before measuring",
+    )
+    parser.add_argument(
         "--web-workers", type=int, default=2, help="daphne processes (python -m nors.serve)"
     )
     parser.add_argument("--seed", type=int, default=1, help="which number sends each text")
@@ -305,14 +312,17 @@ def stack_config(args: argparse.Namespace) -> StackConfig:
     )
 
 
-def phase_run(stack: Stack, calls: list[Call], name: str, args: argparse.Namespace) -> Phase:
-    say(f"{name}: {len(calls)} requests at {args.rate:g}/s")
+def phase_run(
+    stack: Stack, calls: list[Call], name: str, args: argparse.Namespace, rate: float = 0
+) -> Phase:
+    rate = rate or args.rate
+    say(f"{name}: {len(calls)} requests at {rate:g}/s")
     phase = asyncio.run(
         run_phase(
             stack.console_url,
             calls,
             name=name,
-            rate=args.rate,
+            rate=rate,
             timeout_s=args.timeout,
             connections=args.connections,
         )
@@ -339,6 +349,12 @@ def benchmark(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
         )
         phase_run(stack, warm, "warm-up", args)
         quiesce(args)
+    if args.open_sessions_first:
+        # Texts then join open conversations, as most texts do: a session opens once and
+        # carries many. The opening burst (auto-reply, worker, three callbacks) stays out.
+        opening = [sms_call(public_url=stack.console_url, phone=p, body="Hi?") for p in phones]
+        phase_run(stack, opening, "opening sessions", args, rate=min(args.rate, 50.0))
+        quiesce(args)
     baseline = phase_run(stack, baseline_calls(count), "baseline", args)
     calls = sms_calls(public_url=stack.console_url, phones=phones, count=count, seed=args.seed)
     webhooks = phase_run(stack, calls, "webhooks", args)
@@ -364,6 +380,7 @@ def report(
         "phones": args.phones,
         "worker": not args.no_worker,
         "web_workers": args.web_workers,
+        "sessions_open_before_measuring": args.open_sessions_first,
         **measured,
         **{f"baseline_{key}": value for key, value in base.items()},
         "p99_ratio_to_baseline": round(ratio, 2),
