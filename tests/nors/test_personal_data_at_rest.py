@@ -44,7 +44,7 @@ def _conversation(operator: Any) -> Session:
 def _every_text_cell() -> str:
     """Every row of every table, read with plain SQL rather than through the models."""
     quote = connection.ops.quote_name
-    chunks = []
+    chunks: list[str] = []
     with connection.cursor() as cursor:
         for table in connection.introspection.table_names(cursor):
             cursor.execute(f"SELECT * FROM {quote(table)}")  # noqa: S608
