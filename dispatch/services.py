@@ -170,15 +170,13 @@ def outbox_sweep(*, now: datetime | None = None) -> dict[str, int]:
     for outbound_id in due:
         _enqueue(outbound_id)
     stuck_before = now - timedelta(seconds=settings.OUTBOX_STUCK_SECONDS)
-    stuck = list(
-        OutboundSMS.objects.filter(status=OutboundStatus.SENDING, claimed_at__lt=stuck_before)
-    )
-    for sms in stuck:
-        _mark_unconfirmed(sms, now)
-    return {"requeued": len(due), "unconfirmed": len(stuck)}
+    stuck = OutboundSMS.objects.filter(status=OutboundStatus.SENDING, claimed_at__lt=stuck_before)
+    # Counted by what this sweep changed: another sweeper may have got there first.
+    unconfirmed = sum(_mark_unconfirmed(sms, now) for sms in stuck)
+    return {"requeued": len(due), "unconfirmed": unconfirmed}
 
 
-def _mark_unconfirmed(sms: OutboundSMS, now: datetime) -> None:
+def _mark_unconfirmed(sms: OutboundSMS, now: datetime) -> bool:
     with transaction.atomic():
         changed = OutboundSMS.objects.filter(pk=sms.pk, status=OutboundStatus.SENDING).update(
             status=OutboundStatus.UNCONFIRMED,
@@ -188,3 +186,4 @@ def _mark_unconfirmed(sms: OutboundSMS, now: datetime) -> None:
         if changed:
             sms.refresh_from_db()
             _publish(sms)
+    return changed == 1

@@ -182,10 +182,11 @@ def _get(session_id: int) -> Session:
 
 def session_claim(*, session_id: int, user: Any) -> Session:
     _require_operator(user)
+    taken = SessionConflict(_("Another operator has already claimed this session."))
     with transaction.atomic():
         session = _get(session_id)
         if session.status != SessionStatus.WAITING:
-            raise SessionConflict(_("Another operator has already claimed this session."))
+            raise taken
         now = timezone.now()
         try:
             return _transition(
@@ -199,7 +200,7 @@ def session_claim(*, session_id: int, user: Any) -> Session:
                 waiting_since=None,
             )
         except SessionConflict as exc:
-            raise SessionConflict(_("Another operator has already claimed this session.")) from exc
+            raise taken from exc
 
 
 @transaction.atomic

@@ -16,9 +16,8 @@ pytestmark = pytest.mark.django_db
 def connect() -> Any:
     if connection.vendor != "postgresql":
         pytest.skip("the pool is PostgreSQL's (set DATABASE_URL)")
-    params = dict(connection.get_connection_params())
-    params.pop("pool_size", None)
-    params.pop("pool_timeout", None)
+    # The backend's own parameters, already without its pool options.
+    params = connection.get_connection_params()
     return lambda: psycopg2.connect(connection_factory=PooledConnection, **params)
 
 
