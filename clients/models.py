@@ -1,7 +1,13 @@
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from clients.plans import Language, Naloxone, Order, Response, Route
+from nors.lib.fields import EncryptedTextField
 
 
 class Client(models.Model):
@@ -12,6 +18,7 @@ class Client(models.Model):
     base_code = models.CharField(max_length=8, blank=True, db_index=True)
     # Keyed hashes: a returning client is found by answers or number without storing either.
     answers_index = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # Only set when the client agreed that the line may recognise the number they text from.
     phone_index = models.CharField(max_length=64, blank=True, db_index=True)
     created_at = models.DateTimeField(_("created at"))
 
@@ -21,3 +28,114 @@ class Client(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+class PlanStatus(models.TextChoices):
+    READY = "ready", _("Ready")
+    INCOMPLETE = "incomplete", _("Not ready yet")
+
+
+class PlanVersion(models.Model):
+    """One version of a client's emergency response plan. Versions are never changed: every
+    change is a new version, and the client's confirmation is recorded on the one read back."""
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="plan_versions")
+    number = models.PositiveIntegerField(_("version"))
+    status = models.CharField(_("status"), max_length=16, choices=PlanStatus.choices)
+    created_at = models.DateTimeField(_("created at"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    session = models.ForeignKey(
+        "monitoring.Session", null=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    address = EncryptedTextField(_("address"), blank=True)
+    unit = EncryptedTextField(_("unit"), blank=True)
+    entry = EncryptedTextField(_("entry instructions"), blank=True)
+    landmarks = EncryptedTextField(_("landmarks"), blank=True)
+    region = models.ForeignKey(
+        "dispatch.Region", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    response = models.CharField(
+        _("if they stop responding"), max_length=16, choices=Response.choices, blank=True
+    )
+    order = models.CharField(_("order"), max_length=16, choices=Order.choices)
+    wait_for_contact = models.BooleanField(_("wait for the contact before EMS"), default=False)
+    substances = EncryptedTextField(_("substances"), blank=True)
+    amount = EncryptedTextField(_("amount"), blank=True)
+    route = models.CharField(_("route"), max_length=16, choices=Route.choices, blank=True)
+    naloxone = models.CharField(_("naloxone"), max_length=8, choices=Naloxone.choices, blank=True)
+    others_nearby = EncryptedTextField(_("others nearby"), blank=True)
+    medical_notes = EncryptedTextField(_("medical notes"), blank=True)
+    language = models.CharField(_("language"), max_length=8, choices=Language.choices)
+    practical_notes = EncryptedTextField(_("practical notes"), blank=True)
+
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("plan version")
+        verbose_name_plural = _("plan versions")
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(fields=["client", "number"], name="one_number_per_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client_id} v{self.number}"
+
+
+class PlanContact(models.Model):
+    version = models.ForeignKey(PlanVersion, on_delete=models.PROTECT, related_name="contacts")
+    position = models.PositiveSmallIntegerField()
+    name = EncryptedTextField(_("name or nickname"), blank=True)
+    phone = EncryptedTextField(_("phone number"), blank=True)
+    relationship = EncryptedTextField(_("relationship"), blank=True)
+    agreed = models.BooleanField(_("agreed to be called"), default=False)
+    language = models.CharField(_("language"), max_length=8, choices=Language.choices)
+
+    class Meta:
+        verbose_name = _("emergency contact")
+        verbose_name_plural = _("emergency contacts")
+        ordering: ClassVar[list[str]] = ["position"]
+
+    def __str__(self) -> str:
+        return f"contact {self.position} of {self.version_id}"
+
+
+class PlanDraft(models.Model):
+    """What the operator has typed so far in a session, saved as they go. Deleted when a
+    version is saved or the session ends."""
+
+    session = models.OneToOneField(
+        "monitoring.Session", on_delete=models.CASCADE, related_name="plan_draft"
+    )
+    fields_json = EncryptedTextField()
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"draft for {self.session_id}"
+
+
+class PlanInForce(models.Model):
+    """From `since` on, this version was the plan for this session. Rows are only added."""
+
+    session = models.ForeignKey(
+        "monitoring.Session", on_delete=models.PROTECT, related_name="plans_in_force"
+    )
+    version = models.ForeignKey(PlanVersion, on_delete=models.PROTECT, related_name="+")
+    since = models.DateTimeField(_("since"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("plan in force")
+        verbose_name_plural = _("plans in force")
+        ordering: ClassVar[list[str]] = ["since", "id"]
+        indexes: ClassVar[list[Any]] = [models.Index(fields=["session", "since"])]
+
+    def __str__(self) -> str:
+        return f"{self.version_id} for {self.session_id} since {self.since}"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from dispatch.models import OutboundSMS, StatusCallback
+from dispatch.models import OutboundSMS, Region, StatusCallback
 from nors.lib.admin import ReadOnlyAdmin
 
 
@@ -28,3 +28,10 @@ class OutboundSMSAdmin(ReadOnlyAdmin):
 @admin.register(StatusCallback)
 class StatusCallbackAdmin(ReadOnlyAdmin):
     list_display = ("received_at", "twilio_sid", "status", "error_code", "applied")
+
+
+@admin.register(Region)
+class RegionAdmin(admin.ModelAdmin):
+    list_display = ("name", "active")
+    list_filter = ("active",)
+    search_fields = ("name",)

@@ -111,3 +111,21 @@ class StatusCallback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.twilio_sid} {self.status}"
+
+
+class Region(models.Model):
+    """An area with its own EMS dispatch line. Plans name one, so help can be sent there.
+
+    A national line cannot dial a caller's local 911, so supervisors keep this list.
+    """
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    active = models.BooleanField(_("in use"), default=True)
+
+    class Meta:
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+        ordering: ClassVar[list[str]] = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

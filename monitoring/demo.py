@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ImproperlyConfigured
 
+from dispatch.models import Region
 from nors.lib import roles
 
 
@@ -45,3 +46,15 @@ def demo_accounts_seed() -> tuple[DemoLogin, ...]:
         if login.role == "supervisor":
             user.groups.add(supervisors)
     return DEMO_LOGINS
+
+
+# Example dispatch regions; a real line's supervisors keep their own list in the admin.
+DEMO_REGIONS = ("Halifax", "Montréal", "Toronto", "Vancouver", "Winnipeg")
+
+
+def demo_regions_seed() -> tuple[str, ...]:
+    if not settings.DEBUG:
+        raise ImproperlyConfigured("DEBUG: demo regions are only seeded when DEBUG is on")
+    for name in DEMO_REGIONS:
+        Region.objects.get_or_create(name=name)
+    return DEMO_REGIONS

@@ -63,6 +63,13 @@ class Session(models.Model):
     last_message_at = models.DateTimeField(_("last message at"))
     # How long the person has been silent is what matters for their safety.
     last_inbound_at = models.DateTimeField(_("last heard from at"), null=True, blank=True)
+    client = models.ForeignKey(
+        "clients.Client", null=True, blank=True, on_delete=models.PROTECT, related_name="sessions"
+    )
+    # The plan version in force now; clients.PlanInForce keeps the history.
+    plan_version = models.ForeignKey(
+        "clients.PlanVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("session")
@@ -121,6 +128,9 @@ EVENT_LABELS = {
     "transferred": _("Transferred to another operator"),
     "ended": _("Session ended"),
     "phone_revealed": _("Full phone number shown"),
+    "client_linked": _("Client code linked"),
+    "plan_in_force": _("Plan version put in force"),
+    "plan_confirmed": _("Plan read back and confirmed"),
 }
 
 

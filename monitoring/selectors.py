@@ -40,6 +40,19 @@ def session_summary(session: Session) -> dict[str, Any]:
         "last_message_at": _iso(session.last_message_at),
         "last_inbound_at": _iso(session.last_inbound_at),
         "outcome": session.outcome,
+        "client_code": session.client.code if session.client else None,
+        "plan": _plan_badge(session),
+    }
+
+
+def _plan_badge(session: Session) -> dict[str, Any] | None:
+    version = session.plan_version
+    if version is None:
+        return None
+    return {
+        "number": version.number,
+        "status": version.status,
+        "confirmed": version.confirmed_at is not None,
     }
 
 
@@ -65,7 +78,7 @@ def message_dict(message: Message) -> dict[str, Any]:
 
 
 def _sessions() -> QuerySet[Session]:
-    return Session.objects.select_related("operator")
+    return Session.objects.select_related("operator", "client", "plan_version")
 
 
 def queue_list() -> list[Session]:

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from clients.models import PlanDraft
 from dispatch.services import outbound_sms_queue
 from monitoring import selectors, texts
 from monitoring.models import (
@@ -24,11 +25,12 @@ from monitoring.models import (
     SessionStatus,
 )
 from nors.lib import crypto, realtime, roles
+from nors.lib.jsonapi import Conflict
 
 MAX_REPLY_LENGTH = 1600
 
 
-class SessionConflict(Exception):
+class SessionConflict(Conflict):
     """The session moved on before this action landed (another operator got there first)."""
 
 
@@ -180,6 +182,31 @@ def _get(session_id: int) -> Session:
     return Session.objects.select_related("operator").get(pk=session_id)
 
 
+def session_of_owner(*, session_id: int, user: Any, lock: bool = False) -> Session:
+    """The open session this user may work on (its operator, or a supervisor)."""
+    sessions = Session.objects.select_related("operator")
+    session = (sessions.select_for_update(of=("self",)) if lock else sessions).get(pk=session_id)
+    _require_owner(session, user)
+    if session.status != SessionStatus.ACTIVE:
+        raise SessionConflict(_("Claim this session first."))
+    return session
+
+
+def session_language_set(*, session: Session, language: str) -> None:
+    """Every text the client receives from now on is in this language."""
+    if session.language != language:
+        Session.objects.filter(pk=session.pk).update(language=language)
+        session.language = language
+
+
+def session_publish(session: Session) -> None:
+    _publish_session(session)
+
+
+def session_event(session: Session, kind: str, *, at: datetime, actor: Any, **data: Any) -> None:
+    _event(session, kind, at=at, actor=actor, data=data)
+
+
 def session_claim(*, session_id: int, user: Any) -> Session:
     _require_operator(user)
     taken = SessionConflict(_("Another operator has already claimed this session."))
@@ -251,6 +278,8 @@ def session_end(*, session_id: int, user: Any, outcome: str) -> Session:
     if outcome not in Outcome.values:
         raise ValueError(_("Choose an outcome from the list."))
     now = timezone.now()
+    # Typed-but-unsaved plan details are not kept once the conversation is over.
+    PlanDraft.objects.filter(session=session).delete()
     return _transition(
         session,
         SessionStatus.ENDED,

@@ -1,57 +1,19 @@
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import ensure_csrf_cookie
-from django.views.decorators.http import require_POST
 
 from monitoring import selectors, services
 from monitoring.models import Outcome, Session
 from nors.lib import roles
-
-JsonView = Callable[..., dict[str, Any]]
-
-
-def _error(message: str, status: int) -> JsonResponse:
-    return JsonResponse({"ok": False, "error": message}, status=status)
-
-
-def json_action(view: JsonView) -> Callable[..., HttpResponse]:
-    """A dashboard action: POST with a JSON body, and a JSON answer whatever happens."""
-
-    @require_POST
-    @wraps(view)
-    def wrapper(request: HttpRequest, session_id: int) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return _error(_("Please log in again."), 401)
-        try:
-            data = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError):
-            return _error(_("The request was not valid JSON."), 400)
-        if not isinstance(data, dict):
-            return _error(_("The request was not valid JSON."), 400)
-        try:
-            result = view(request, session_id, data)
-        except Session.DoesNotExist:
-            return _error(_("That session does not exist."), 404)
-        except PermissionDenied as exc:
-            return _error(str(exc) or _("You cannot do that."), 403)
-        except services.SessionConflict as exc:
-            return _error(str(exc), 409)
-        except ValueError as exc:
-            return _error(str(exc), 400)
-        return JsonResponse({"ok": True, **result})
-
-    return wrapper
+from nors.lib.jsonapi import json_action
 
 
 @login_required

@@ -13,5 +13,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("twilio/", include("dispatch.urls")),
+    path("", include("clients.urls")),
     path("", include("monitoring.urls")),
 ]

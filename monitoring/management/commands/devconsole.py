@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from monitoring.demo import demo_accounts_seed
+from monitoring.demo import demo_accounts_seed, demo_regions_seed
 from nors.lib.processes import Children, supervise
 
 
@@ -29,6 +29,7 @@ class Command(BaseCommand):
             raise CommandError("devconsole is for trying the console: use docker-compose.yml")
         call_command("migrate", interactive=False, verbosity=0)
         logins = demo_accounts_seed()
+        demo_regions_seed()
         env = self._child_env(options)
         children = self._start(options, env)
         self._announce(options, logins)

@@ -1,0 +1,84 @@
+"""The dashboard's JSON actions: a JSON body in, a JSON answer out, whatever happens."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+JsonView = Callable[..., dict[str, Any]]
+
+
+class Conflict(Exception):
+    """The thing moved on before this action landed (another operator got there first)."""
+
+
+class Refused(ValueError):
+    """A request that cannot be carried out as asked, with details the page can show."""
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.details = details
+
+
+def error(message: str, status: int, **details: Any) -> JsonResponse:
+    return JsonResponse({"ok": False, "error": message, **details}, status=status)
+
+
+def _body(request: HttpRequest) -> dict[str, Any] | None:
+    try:
+        data = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _answer(call: Callable[[], dict[str, Any]]) -> HttpResponse:
+    try:
+        result = call()
+    except ObjectDoesNotExist:
+        return error(_("That session does not exist."), 404)
+    except PermissionDenied as exc:
+        return error(str(exc) or _("You cannot do that."), 403)
+    except Conflict as exc:
+        return error(str(exc), 409)
+    except Refused as exc:
+        return error(str(exc), 400, **exc.details)
+    except ValueError as exc:
+        return error(str(exc), 400)
+    return JsonResponse({"ok": True, **result})
+
+
+def json_action(view: JsonView) -> Callable[..., HttpResponse]:
+    """A POST with a JSON body about one session."""
+
+    @require_POST
+    @wraps(view)
+    def wrapper(request: HttpRequest, session_id: int) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return error(_("Please log in again."), 401)
+        data = _body(request)
+        if data is None:
+            return error(_("The request was not valid JSON."), 400)
+        return _answer(lambda: view(request, session_id, data))
+
+    return wrapper
+
+
+def json_read(view: JsonView) -> Callable[..., HttpResponse]:
+    """A GET about one session, answered in JSON."""
+
+    @require_GET
+    @wraps(view)
+    def wrapper(request: HttpRequest, session_id: int) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return error(_("Please log in again."), 401)
+        return _answer(lambda: view(request, session_id))
+
+    return wrapper
