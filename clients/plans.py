@@ -124,6 +124,13 @@ def _text(data: dict[str, Any], name: str, limit: int) -> str:
     if not isinstance(value, str):
         raise PlanInputError(_("“%(field)s” must be text.") % {"field": name})
     value = value.replace("\x00", "").strip()
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        # Lone surrogates survive JSON decoding but are not text anyone typed.
+        raise PlanInputError(
+            _("“%(field)s” contains characters that are not text.") % {"field": name}
+        ) from exc
     if len(value) > limit:
         raise PlanInputError(
             _("“%(field)s” is too long: keep it under %(limit)s characters.")
@@ -136,7 +143,8 @@ def _choice(data: dict[str, Any], name: str, default: str) -> str:
     value = data.get(name, default)
     if value is None:
         value = default
-    if value not in CHOICES[name].values:
+    # An empty default means "not chosen yet", which a draft may well be.
+    if not isinstance(value, str) or (value not in CHOICES[name].values and value != default):
         raise PlanInputError(_("“%(field)s” is not one of the choices.") % {"field": name})
     return str(value)
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from clients import plans
-from clients.models import Client, PlanDraft, PlanVersion
+from clients.models import Client, PlanDraft, PlanInForce, PlanVersion
 from dispatch.models import Region
 from monitoring.models import Session
 from nors.lib import roles
@@ -24,6 +25,17 @@ def plan_latest(*, client_id: int | None) -> PlanVersion | None:
         return None
     versions = PlanVersion.objects.filter(client_id=client_id).select_related("region")
     return versions.order_by("-number").first()
+
+
+def plan_in_force_at(*, session: Session, at: datetime) -> PlanVersion | None:
+    """The version that was this session's plan at that moment (None before the first)."""
+    row = (
+        PlanInForce.objects.filter(session=session, since__lte=at)
+        .select_related("version")
+        .order_by("-since", "-id")
+        .first()
+    )
+    return row.version if row else None
 
 
 def plan_fields(version: PlanVersion) -> plans.PlanFields:

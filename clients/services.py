@@ -263,6 +263,8 @@ def plan_reuse(*, session_id: int, user: Any, version_id: int) -> Session:
         if session.plan_version_id == latest.pk:
             return session
         _put_in_force(session, latest, user=user, now=timezone.now(), reason="reused")
+        # What was typed before they agreed is replaced by the plan they chose.
+        PlanDraft.objects.filter(session=session).delete()
         return session
 
 

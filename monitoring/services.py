@@ -186,9 +186,12 @@ def session_of_owner(*, session_id: int, user: Any, lock: bool = False) -> Sessi
     """The open session this user may work on (its operator, or a supervisor)."""
     sessions = Session.objects.select_related("operator")
     session = (sessions.select_for_update(of=("self",)) if lock else sessions).get(pk=session_id)
-    _require_owner(session, user)
-    if session.status != SessionStatus.ACTIVE:
+    _require_operator(user)
+    if session.status == SessionStatus.WAITING:
         raise SessionConflict(_("Claim this session first."))
+    if session.status == SessionStatus.ENDED:
+        raise SessionConflict(_("This session has ended."))
+    _require_owner(session, user)
     return session
 
 

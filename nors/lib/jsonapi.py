@@ -7,7 +7,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -63,7 +63,10 @@ def json_action(view: JsonView) -> Callable[..., HttpResponse]:
     def wrapper(request: HttpRequest, session_id: int) -> HttpResponse:
         if not request.user.is_authenticated:
             return error(_("Please log in again."), 401)
-        data = _body(request)
+        try:
+            data = _body(request)
+        except RequestDataTooBig:
+            return error(_("That is too much text to send at once."), 413)
         if data is None:
             return error(_("The request was not valid JSON."), 400)
         return _answer(lambda: view(request, session_id, data))
