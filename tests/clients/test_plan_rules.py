@@ -20,7 +20,7 @@ from clients.plans import (
 
 CLIENT_PHONE = "+15145550123"
 SISTER = Contact(name="Maryse", phone="514 555 0188", relationship="sister", agreed=True)
-HOME = {"address": "42 Rue Sainte-Catherine", "entry": "Door unlocked, buzzer 7"}
+HOME: dict[str, Any] = {"address": "42 Rue Sainte-Catherine", "entry": "Door unlocked, buzzer 7"}
 
 
 def missing(plan: PlanFields) -> list[str]:

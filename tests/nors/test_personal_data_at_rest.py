@@ -16,6 +16,10 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 
+from clients import services as plan_services
+from clients.models import PlanContact, PlanDraft, PlanVersion
+from clients.plans import Contact, PlanFields
+from dispatch.models import Region
 from monitoring import services
 from monitoring.models import Message, Session
 from tests.twilio_helpers import inbound_params, signed_post
@@ -28,7 +32,22 @@ SECRETS = [
     "I'm at 42 Rue Sainte-Catherine, apt 7",
     "Door is unlocked, buzzer 7042",
     "Text my sister Maryse if I stop answering",
+    # The plan: location, entry notes, contact, what they use, medical notes.
+    "4520 rue Saint-Denis",
+    "Back door by the bike rack",
+    "Ghislaine Tremblay",
+    "+15145550188",
+    "5145550188",
+    "514-555-0188",
+    "stepmother",
+    "half a point of fentanyl",
+    "Takes methadone, 80 mg",
+    "Her roommate Kim",
+    "Shut the dog in the bedroom",
 ]
+CONTACT = Contact(
+    name="Ghislaine Tremblay", phone="514-555-0188", relationship="stepmother", agreed=True
+)
 
 
 def _conversation(operator: Any) -> Session:
@@ -38,6 +57,22 @@ def _conversation(operator: Any) -> Session:
     services.session_claim(session_id=session.pk, user=operator)
     services.session_reply(session_id=session.pk, user=operator, body=SECRETS[4])
     signed_post(client, "/twilio/sms/", inbound_params(SECRETS[5], phone=PHONE))
+    plan = PlanFields(
+        address="4520 rue Saint-Denis",
+        unit="3",
+        entry="Back door by the bike rack",
+        landmarks="Near the park",
+        region=Region.objects.create(name="Montréal").pk,
+        response="both",
+        contacts=(CONTACT,),
+        substances="half a point of fentanyl",
+        others_nearby="Her roommate Kim",
+        medical_notes="Takes methadone, 80 mg",
+        practical_notes="Shut the dog in the bedroom",
+    )
+    plan_services.plan_draft_save(session_id=session.pk, user=operator, fields=plan)
+    plan_services.plan_version_save(session_id=session.pk, user=operator, fields=plan, ready=True)
+    plan_services.plan_draft_save(session_id=session.pk, user=operator, fields=plan)
     return session
 
 
@@ -56,6 +91,7 @@ def _every_text_cell() -> str:
 def test_no_table_holds_a_number_or_a_message_in_plaintext(operator: Any) -> None:
     session = _conversation(operator)
     assert Message.objects.filter(session=session).count() == 4  # really written
+    assert PlanVersion.objects.count() == PlanContact.objects.count() == PlanDraft.objects.count()
     dump = _every_text_cell()
     assert "gAAAAA" in dump  # Fernet tokens: the encrypted values are there
     for secret in SECRETS:
@@ -118,11 +154,15 @@ def test_a_key_rotation_keeps_old_data_readable_and_moves_it(operator: Any, sett
     out = io.StringIO()
     call_command("reencrypt_personal_data", stdout=out)
     assert "monitoring_message: 4 rows re-encrypted" in out.getvalue()
+    assert "clients_planversion: 1 rows re-encrypted" in out.getvalue()
+    assert "clients_plancontact: 1 rows re-encrypted" in out.getvalue()
     assert Fernet(NEW.encode()).decrypt(_token(message).encode()).decode() == SECRETS[3]
 
     settings.FIELD_ENCRYPTION_KEYS = [NEW]  # the old key can go now
     assert Message.objects.get(pk=message.pk).body == SECRETS[3]
     assert Session.objects.get().client_phone == PHONE
+    assert PlanVersion.objects.get().address == "4520 rue Saint-Denis"
+    assert PlanContact.objects.get().phone == "+15145550188"
 
     again = io.StringIO()
     call_command("reencrypt_personal_data", stdout=again)
