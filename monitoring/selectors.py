@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from dispatch.models import PROBLEM_STATUSES
 from monitoring.models import EVENT_LABELS, Message, Session, SessionEvent, SessionStatus
@@ -134,6 +135,22 @@ def message_for_outbound(*, outbound_id: int) -> dict[str, Any] | None:
     return message_dict(message) if message else None
 
 
+def _event_detail(event: SessionEvent) -> str:
+    data = event.data
+    if event.kind == "client_linked":
+        return _("Code %(code)s") % {"code": data.get("code", "")}
+    if event.kind == "plan_in_force":
+        detail = _("Version %(number)s") % {"number": data.get("version", "")}
+        if data.get("status") == "ready":
+            detail = _("%(version)s, ready") % {"version": detail}
+        if data.get("reason") == "reused":
+            detail = _("%(version)s, used again with the client's agreement") % {"version": detail}
+        return detail
+    if event.kind == "plan_confirmed":
+        return _("Version %(number)s") % {"number": data.get("version", "")}
+    return ""
+
+
 def session_timeline(*, session: Session) -> list[dict[str, Any]]:
     """Events and message metadata in order, for supervisors. Bodies stay out of it."""
     rows: list[dict[str, Any]] = []
@@ -151,6 +168,7 @@ def session_timeline(*, session: Session) -> list[dict[str, Any]]:
                 "old_status": old,
                 "new_status": new,
                 "event": event,
+                "detail": _event_detail(event),
                 "actor": roles.display_name(event.actor),
             }
         )

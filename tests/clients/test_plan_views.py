@@ -174,3 +174,21 @@ def test_a_missing_session_is_a_404(web: HttpClient) -> None:
 def test_the_wrong_method_is_refused(web: HttpClient, session: Session) -> None:
     assert web.post(url(session)).status_code == 405
     assert web.get(url(session, "versions/")).status_code == 405
+
+
+def test_plan_steps_show_on_the_supervisors_timeline(
+    web: HttpClient, session: Session, supervisor: Any
+) -> None:
+    region = Region.objects.create(name="Montréal")
+    state = post(
+        web, url(session, "versions/"), {"fields": full_plan(region), "ready": True}
+    ).json()
+    post(web, url(session, "confirm/"), {"version": state["in_force"]["id"]})
+    reviewer = HttpClient()
+    reviewer.force_login(supervisor)
+    page = reviewer.get(f"/review/sessions/{session.pk}/").content.decode()
+    code = state["client"]["code"]
+    assert f"Client code {code}" in page
+    assert "Plan version put in force" in page and "Version 1, ready" in page
+    assert "Plan read back and confirmed" in page
+    assert "Sainte-Catherine" not in page  # the timeline shows steps, not personal data
