@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from dispatch.models import OutboundSMS, Region, StatusCallback
-from nors.lib.admin import ReadOnlyAdmin
+from nors.lib.admin import ReadOnlyAdmin, SupervisorEditsAdmin
 
 
 @admin.register(OutboundSMS)
@@ -31,7 +31,7 @@ class StatusCallbackAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Region)
-class RegionAdmin(admin.ModelAdmin):
+class RegionAdmin(SupervisorEditsAdmin):
     list_display = ("name", "active")
     list_filter = ("active",)
     search_fields = ("name",)

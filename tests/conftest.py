@@ -23,6 +23,8 @@ def _user(username: str, *, operator: bool = False, supervisor: bool = False) ->
         user.groups.add(operators)
     if supervisor:
         user.groups.add(supervisors)
+        user.is_staff = True  # the admin site itself only lets staff in
+        user.save(update_fields=["is_staff"])
     return user
 
 

@@ -192,3 +192,34 @@ def test_plan_steps_show_on_the_supervisors_timeline(
     assert "Plan version put in force" in page and "Version 1, ready" in page
     assert "Plan read back and confirmed" in page
     assert "Sainte-Catherine" not in page  # the timeline shows steps, not personal data
+
+
+def test_the_admin_lists_plan_versions_without_their_details(
+    web: HttpClient, session: Session, supervisor: Any
+) -> None:
+    region = Region.objects.create(name="Montréal")
+    post(web, url(session, "versions/"), {"fields": full_plan(region), "ready": True})
+    admin = HttpClient()
+    admin.force_login(supervisor)
+    version = PlanVersion.objects.get()
+    for page in ("/admin/clients/planversion/", f"/admin/clients/planversion/{version.pk}/change/"):
+        response = admin.get(page)
+        assert response.status_code == 200
+        assert version.client.code in response.content.decode()
+        assert b"Sainte-Catherine" not in response.content
+        assert b"5145550188" not in response.content
+
+
+def test_supervisors_keep_the_regions_and_operators_cannot(supervisor: Any, operator: Any) -> None:
+    admin = HttpClient()
+    admin.force_login(supervisor)
+    response = admin.post("/admin/dispatch/region/add/", {"name": "Gatineau", "active": "on"})
+    assert response.status_code == 302
+    assert Region.objects.filter(name="Gatineau", active=True).exists()
+    region = Region.objects.get(name="Gatineau")
+    assert admin.post(f"/admin/dispatch/region/{region.pk}/delete/").status_code == 403
+    staff_operator = HttpClient()
+    operator.is_staff = True
+    operator.save()
+    staff_operator.force_login(operator)
+    assert staff_operator.get("/admin/dispatch/region/").status_code == 403
