@@ -36,6 +36,16 @@ def flag(env: environ.Env, name: str, default: bool) -> bool:
     return raw.lower() in truthy
 
 
+# Several processes (daphne, worker, beat) share the file: wait for locks, and take the write
+# lock up front so two writers never deadlock on an upgrade. The same whether the file is the
+# embedded default or named by a sqlite:// DATABASE_URL (as the test suite hands to children).
+SQLITE_OPTIONS: dict[str, Any] = {
+    "timeout": 20,
+    "transaction_mode": "IMMEDIATE",
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+}
+
+
 def database(env: environ.Env, sqlite_path: Path, *, run_id: str = "") -> dict[str, Any]:
     """run_id gives each test run its own test database, so runs side by side never collide."""
     url = env.str("DATABASE_URL", default="")
@@ -46,13 +56,7 @@ def database(env: environ.Env, sqlite_path: Path, *, run_id: str = "") -> dict[s
             # One file per test run: a file recreated under the same name beside a stale
             # WAL from an earlier run reads as "disk I/O error".
             "TEST": {"NAME": str(sqlite_path.with_name(f"test-{run_id}-{sqlite_path.name}"))},
-            # Several processes (daphne, worker, beat) share the file: wait for locks, and
-            # take the write lock up front so two writers never deadlock on an upgrade.
-            "OPTIONS": {
-                "timeout": 20,
-                "transaction_mode": "IMMEDIATE",
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            },
+            "OPTIONS": dict(SQLITE_OPTIONS),
         }
     scheme = urlsplit(url).scheme
     if scheme not in {"postgres", "postgresql", "pgsql", "sqlite"}:
@@ -63,7 +67,9 @@ def database(env: environ.Env, sqlite_path: Path, *, run_id: str = "") -> dict[s
         raise fail("DATABASE_URL", f"cannot parse: {exc}") from exc
     if scheme != "sqlite" and not config.get("NAME"):
         raise fail("DATABASE_URL", "the URL names no database")
-    if scheme != "sqlite":
+    if scheme == "sqlite":
+        config["OPTIONS"] = {**SQLITE_OPTIONS, **config.get("OPTIONS", {})}
+    else:
         _postgres(env, config, run_id)
     # Under ASGI every request runs in its own context with its own connection: persistent
     # connections are never reused there and pile up until PostgreSQL refuses new clients.

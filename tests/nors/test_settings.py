@@ -4,9 +4,12 @@ import os
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
+import environ
 import pytest
 
+from nors.lib import config
 from tests.support import ROOT
 
 CHECK = (
@@ -78,3 +81,14 @@ def test_a_bad_setting_stops_start_up_naming_the_variable(env: dict[str, str], n
     assert result.returncode != 0
     last_line = result.stderr.strip().splitlines()[-1]
     assert "ImproperlyConfigured" in last_line and name in last_line, result.stderr
+
+
+def test_a_sqlite_url_waits_for_locks_like_the_embedded_default(tmp_path: Path) -> None:
+    env = environ.Env()
+    for url in ("", f"sqlite:///{tmp_path}/other.sqlite3"):
+        os.environ["DATABASE_URL"] = url
+        try:
+            options = config.database(env, tmp_path / "nors.sqlite3")["OPTIONS"]
+        finally:
+            del os.environ["DATABASE_URL"]
+        assert options["transaction_mode"] == "IMMEDIATE" and options["timeout"] == 20
