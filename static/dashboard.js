@@ -3,7 +3,11 @@
 // The server is the source of truth. Events over the websocket only speed up what a
 // snapshot would show anyway, and the channel layer may drop them, so the page asks for a
 // fresh snapshot on every (re)connect and every RESYNC_MS.
-/* global gettext, ngettext, interpolate */
+/* global gettext, ngettext */
+
+import { postJson } from "./api.js";
+import { clockTime, fmt, h, setText } from "./dom.js";
+import * as plan from "./plan.js";
 
 const RESYNC_MS = 20_000;
 const SILENT_SOCKET_MS = 45_000;
@@ -40,49 +44,8 @@ const state = {
 // ---------------------------------------------------------------------------------------
 // Small helpers
 
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === null || value === undefined || value === false) continue;
-    if (key === "class") el.className = value;
-    else if (key === "text") el.textContent = value;
-    else el.setAttribute(key, value === true ? "" : value);
-  }
-  for (const child of children) {
-    if (child === null || child === undefined || child === false) continue;
-    el.append(child);
-  }
-  return el;
-}
-
-function fmt(text, values) {
-  return interpolate(text, values, true);
-}
-
-function setText(el, text) {
-  if (el.textContent !== text) el.textContent = text;
-}
-
 function toggleClass(el, name, on) {
   if (el.classList.contains(name) !== Boolean(on)) el.classList.toggle(name, Boolean(on));
-}
-
-const timeFormat = new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
-  hour: "2-digit",
-  minute: "2-digit",
-});
-const dateTimeFormat = new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
-  month: "short",
-  day: "numeric",
-  hour: "2-digit",
-  minute: "2-digit",
-});
-
-function clockTime(iso) {
-  if (!iso) return "";
-  const date = new Date(iso);
-  const today = new Date().toDateString() === date.toDateString();
-  return (today ? timeFormat : dateTimeFormat).format(date);
 }
 
 // Server time minus this browser's time, from the last snapshot: wait counters follow the
@@ -144,11 +107,6 @@ function announce(text) {
   el.textContent = "";
   // A fresh text node makes screen readers speak a repeated sentence again.
   window.setTimeout(() => (el.textContent = text), 50);
-}
-
-function csrfToken() {
-  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-  return match ? decodeURIComponent(match[1]) : "";
 }
 
 // ---------------------------------------------------------------------------------------
@@ -635,6 +593,7 @@ function openSession(id, { focus = null } = {}) {
     };
     state.highlight.delete(id);
     state.unread.delete(id);
+    plan.open(id, state.open.summary);
     $("messages").replaceChildren();
     $("conv-notice").textContent = "";
     resetPanels();
@@ -651,6 +610,7 @@ function openSession(id, { focus = null } = {}) {
 
 function closeConversation(notice) {
   saveDraft();
+  plan.close();
   state.open = null;
   if (location.hash) history.replaceState(null, "", location.pathname + location.search);
   $("messages").replaceChildren();
@@ -708,6 +668,7 @@ function renderConversation() {
     title.dataset.session = String(summary.id);
   }
   const mine = isMine(summary);
+  plan.update(summary);
   const status = $("conv-status");
   status.dataset.status = summary.status;
   setText(status, statusText(summary));
@@ -912,31 +873,8 @@ function setActionMessage(text, kind = "info") {
   setText(el, text);
 }
 
-async function post(id, action, body = {}) {
-  let response;
-  try {
-    response = await fetch(`${root.dataset.apiBase}${id}/${action}/`, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
-      body: JSON.stringify(body),
-    });
-  } catch {
-    return { ok: false, status: 0, error: gettext("The console could not be reached. Please try again.") };
-  }
-  let data = {};
-  try {
-    data = await response.json();
-  } catch {
-    data = {};
-  }
-  if (response.ok && data.ok) return { ...data, status: response.status };
-  let error = data.error || gettext("Something went wrong. Please try again.");
-  if (response.status === 401) error = gettext("Your login has ended. Please log in again.");
-  if (response.status === 403 && !data.error) {
-    error = gettext("The page has expired. Please reload it and try again.");
-  }
-  return { ok: false, status: response.status, error };
+function post(id, action, body = {}) {
+  return postJson(`${root.dataset.apiBase}${id}/${action}/`, body);
 }
 
 async function withBusy(work) {
@@ -1257,6 +1195,7 @@ function onReplyKey(event) {
 
 function start() {
   $("log").append(h("ol", { id: "messages", class: "messages" }));
+  plan.init({ apiBase: root.dataset.apiBase, isSupervisor, isMine, announce });
   $("claim").addEventListener("click", claim);
   $("release").addEventListener("click", release);
   $("transfer").addEventListener("click", transfer);
