@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -129,3 +130,116 @@ class Region(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class DispatchLine(models.Model):
+    """The 10-digit EMS dispatch number for a region: a national line cannot dial 911 there."""
+
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="dispatch_lines")
+    name = models.CharField(_("name"), max_length=120)
+    phone = models.CharField(_("10-digit number"), max_length=20)
+    notes = models.TextField(_("notes"), blank=True)
+    last_verified = models.DateField(_("last verified"), null=True, blank=True)
+    active = models.BooleanField(_("in use"), default=True)
+
+    class Meta:
+        verbose_name = _("dispatch line")
+        verbose_name_plural = _("dispatch lines")
+        ordering: ClassVar[list[str]] = ["region__name", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.region})"
+
+
+# -- the escalation ladder ---------------------------------------------------------------------
+
+
+class EscalationStatus(models.TextChoices):
+    OPEN = "open", _("Under way")
+    STOPPED = "stopped", _("Stopped: the client responded")
+    CLOSED = "closed", _("Closed with an outcome")
+
+
+ESCALATION_TRANSITIONS: dict[str, set[str]] = {
+    EscalationStatus.OPEN: {EscalationStatus.STOPPED, EscalationStatus.CLOSED},
+    EscalationStatus.STOPPED: set(),
+    EscalationStatus.CLOSED: set(),
+}
+
+
+class EscalationOutcome(models.TextChoices):
+    EMS_SENT = "ems_sent", _("EMS sent")
+    CONTACT_REACHED = "contact_reached", _("Contact reached")
+    CLIENT_OK = "client_ok", _("Client found OK")
+    FALSE_ALARM = "false_alarm", _("False alarm")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class Escalation(models.Model):
+    """What a missed check-in set off. One per missed check-in, whoever notices first."""
+
+    session = models.ForeignKey(
+        "monitoring.Session", on_delete=models.PROTECT, related_name="escalations"
+    )
+    checkin = models.OneToOneField(
+        "monitoring.CheckIn", on_delete=models.PROTECT, related_name="escalation"
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=EscalationStatus.choices, default=EscalationStatus.OPEN
+    )
+    started_at = models.DateTimeField(_("started at"))
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    outcome = models.CharField(
+        _("outcome"), max_length=20, choices=EscalationOutcome.choices, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("escalation")
+        verbose_name_plural = _("escalations")
+        indexes: ClassVar[list[Any]] = [models.Index(fields=["status", "started_at"])]
+
+    def __str__(self) -> str:
+        return f"Escalation {self.pk} ({self.status})"
+
+
+class StepKind(models.TextChoices):
+    ALARM = "alarm", _("Alarm to the operator, and the client prompted again")
+    RESPONSE = "response", _("The plan's response")
+    WIDEN_SHIFT = "widen_shift", _("Alarm to every operator on shift")
+    WIDEN_SUPERVISOR = "widen_supervisor", _("Text to the supervisor on call")
+
+
+class StepStatus(models.TextChoices):
+    PENDING = "pending", _("Planned")
+    DONE = "done", _("Done")
+    CANCELLED = "cancelled", _("Not needed")
+
+
+class EscalationStep(models.Model):
+    """One rung of the ladder, with its planned and actual time. The sweeper watches due_at."""
+
+    escalation = models.ForeignKey(Escalation, on_delete=models.PROTECT, related_name="steps")
+    kind = models.CharField(_("step"), max_length=20, choices=StepKind.choices)
+    status = models.CharField(
+        _("status"), max_length=16, choices=StepStatus.choices, default=StepStatus.PENDING
+    )
+    planned_at = models.DateTimeField(_("planned for"))
+    due_at = models.DateTimeField(_("due at"))
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    result = models.CharField(_("result"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("escalation step")
+        verbose_name_plural = _("escalation steps")
+        ordering: ClassVar[list[str]] = ["planned_at", "id"]
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(fields=["escalation", "kind"], name="one_step_of_each_kind"),
+        ]
+        indexes: ClassVar[list[Any]] = [models.Index(fields=["status", "due_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of escalation {self.escalation_id} ({self.status})"

@@ -111,6 +111,8 @@ def _record_failure(sms: OutboundSMS, exc: gateway.SendError) -> OutboundSMS:
         OutboundSMS.objects.filter(pk=sms.pk, status=OutboundStatus.SENDING).update(**fields)
         sms.refresh_from_db()
         _publish(sms)
+        if not retry:
+            _undeliverable(sms)
     log.warning("outbound SMS %s failed (%s, retry=%s): %s", sms.pk, exc.code, retry, exc)
     return sms
 
@@ -143,6 +145,20 @@ def _apply_callback(callback: StatusCallback) -> None:
     sms.updated_at = timezone.now()
     sms.save(update_fields=["status", "error_code", "updated_at"])
     _publish(sms)
+    if new_status in (OutboundStatus.FAILED, OutboundStatus.UNDELIVERED):
+        _undeliverable(sms)
+
+
+def _undeliverable(sms: OutboundSMS) -> None:
+    """A text the client cannot get moves their check-in and ladder on at once."""
+    if sms.session_id is None:
+        return
+    from dispatch import escalation
+    from monitoring import checkins
+
+    # One step at a time: a failed check-in prompt raises the alarm, which prompts again.
+    if not checkins.checkin_hurry(outbound_id=sms.pk):
+        escalation.escalation_hurry(session_id=sms.session_id)
 
 
 def _publish(sms: OutboundSMS) -> None:

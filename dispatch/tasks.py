@@ -13,3 +13,10 @@ def send_outbound_sms(outbound_id: int) -> None:
 @shared_task(name="dispatch.tasks.sweep_outbox")
 def sweep_outbox() -> dict[str, int]:
     return services.outbox_sweep()
+
+
+@shared_task(name="dispatch.tasks.escalation_step_due")
+def escalation_step_due(step_id: int) -> str:
+    from dispatch import escalation
+
+    return escalation.step_due(step_id=step_id)

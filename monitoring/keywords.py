@@ -12,8 +12,16 @@ CARRIER_OPT_OUT_WORDS = frozenset(
 # Carrier opt-in and help words are also taken by Twilio's default handling.
 CARRIER_RESERVED_WORDS = CARRIER_OPT_OUT_WORDS | {"START", "UNSTOP", "YES", "HELP", "INFO"}
 
-# The line's own commands, by language. Empty until monitoring (check-ins) needs them.
-LINE_KEYWORDS: dict[str, frozenset[str]] = {}
+# The line's own commands, by language. Texting one of these ends check-ins.
+LINE_KEYWORDS: dict[str, frozenset[str]] = {
+    "en": frozenset({"DONE", "SAFE", "ALL DONE", "I'M DONE", "IM DONE"}),
+    "fr": frozenset({"FINI", "TERMINE", "TERMINÉ", "C'EST FINI"}),
+}
+ENDS_MONITORING = frozenset(word for words in LINE_KEYWORDS.values() for word in words)
+
+
+def ends_monitoring(body: str) -> bool:
+    return normalise(body) in ENDS_MONITORING
 
 
 def keyword_collisions(keywords: dict[str, frozenset[str]]) -> set[str]:

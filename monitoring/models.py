@@ -189,3 +189,140 @@ class PersonalDataAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} read {self.field} at {self.at}"
+
+
+# -- monitoring: check-ins at agreed intervals ---------------------------------------------------
+
+
+class MonitoringStatus(models.TextChoices):
+    ACTIVE = "active", _("Monitoring")
+    ENDED = "ended", _("Ended")
+
+
+class MonitoringEnd(models.TextChoices):
+    CLIENT = "client", _("The client ended it")
+    OPERATOR = "operator", _("The operator ended it")
+    END_TIME = "end_time", _("The agreed end time came")
+    SESSION = "session", _("The session ended")
+
+
+MONITORING_TRANSITIONS: dict[str, set[str]] = {
+    MonitoringStatus.ACTIVE: {MonitoringStatus.ENDED},
+    MonitoringStatus.ENDED: set(),
+}
+
+
+class Monitoring(models.Model):
+    """The client is using and has agreed to check-ins every `interval_seconds`."""
+
+    session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="monitorings")
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=MonitoringStatus.choices,
+        default=MonitoringStatus.ACTIVE,
+    )
+    interval_seconds = models.PositiveIntegerField(_("check-in interval (seconds)"))
+    grace_seconds = models.PositiveIntegerField(_("grace period (seconds)"))
+    ends_at = models.DateTimeField(_("ends at"), null=True, blank=True)
+    plan_version = models.ForeignKey(
+        "clients.PlanVersion", on_delete=models.PROTECT, related_name="+"
+    )
+    started_at = models.DateTimeField(_("started at"))
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    end_reason = models.CharField(
+        _("why it ended"), max_length=16, choices=MonitoringEnd.choices, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("monitoring")
+        verbose_name_plural = _("monitorings")
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(
+                fields=["session"],
+                condition=Q(status="active"),
+                name="one_active_monitoring_per_session",
+            ),
+        ]
+        indexes: ClassVar[list[Any]] = [models.Index(fields=["status", "ends_at"])]
+
+    def __str__(self) -> str:
+        return f"Monitoring {self.pk} of session {self.session_id} ({self.status})"
+
+
+class CheckInStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    PROMPTED = "prompted", _("Waiting for an answer")
+    ANSWERED = "answered", _("Answered")
+    MISSED = "missed", _("Missed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+CHECKIN_TRANSITIONS: dict[str, set[str]] = {
+    CheckInStatus.SCHEDULED: {CheckInStatus.PROMPTED, CheckInStatus.CANCELLED},
+    CheckInStatus.PROMPTED: {
+        CheckInStatus.ANSWERED,
+        CheckInStatus.MISSED,
+        CheckInStatus.CANCELLED,
+    },
+    CheckInStatus.ANSWERED: set(),
+    CheckInStatus.MISSED: set(),
+    CheckInStatus.CANCELLED: set(),
+}
+# States whose due_at the timer engine watches.
+CHECKIN_WAITING = (CheckInStatus.SCHEDULED, CheckInStatus.PROMPTED)
+
+
+class CheckIn(models.Model):
+    """One check-in. `due_at` is when the timer engine must next act on it: the prompt time
+    while scheduled, the end of the grace period once prompted."""
+
+    monitoring = models.ForeignKey(Monitoring, on_delete=models.PROTECT, related_name="checkins")
+    session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="checkins")
+    number = models.PositiveIntegerField(_("number"))
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=CheckInStatus.choices,
+        default=CheckInStatus.SCHEDULED,
+    )
+    due_at = models.DateTimeField(_("due at"))
+    prompt_at = models.DateTimeField(_("prompt planned at"))
+    prompted_at = models.DateTimeField(_("prompted at"), null=True, blank=True)
+    deadline_at = models.DateTimeField(_("answer expected by"), null=True, blank=True)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    missed_at = models.DateTimeField(_("missed at"), null=True, blank=True)
+    prompt = models.OneToOneField(
+        "dispatch.OutboundSMS", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("check-in")
+        verbose_name_plural = _("check-ins")
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(fields=["monitoring", "number"], name="one_checkin_number"),
+            # At most one check-in is ever waiting per monitoring: no double prompts.
+            models.UniqueConstraint(
+                fields=["monitoring"],
+                condition=Q(status__in=["scheduled", "prompted"]),
+                name="one_waiting_checkin",
+            ),
+        ]
+        indexes: ClassVar[list[Any]] = [models.Index(fields=["status", "due_at"])]
+
+    def __str__(self) -> str:
+        return f"Check-in {self.number} of monitoring {self.monitoring_id} ({self.status})"
+
+
+class TimerHeartbeat(models.Model):
+    """When the timer sweeper last ran. One row; dashboards go red when it is stale."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    last_run_at = models.DateTimeField()
+    last_counts = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.last_run_at}"

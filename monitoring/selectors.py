@@ -182,3 +182,31 @@ def session_timeline(*, session: Session) -> list[dict[str, Any]]:
             }
         )
     return sorted(rows, key=lambda row: row["at"])
+
+
+def monitoring_state(session: Session) -> dict[str, Any]:
+    """Check-ins for the dashboard: whether they run, and when the next one is due."""
+    from dispatch.selectors import escalation_dict, escalations_open
+    from monitoring.models import CHECKIN_WAITING, Monitoring
+
+    monitoring = Monitoring.objects.filter(session=session).order_by("-started_at").first()
+    if monitoring is None:
+        return {"monitoring": None, "escalations": []}
+    waiting = monitoring.checkins.filter(status__in=CHECKIN_WAITING).first()
+    return {
+        "monitoring": {
+            "id": monitoring.pk,
+            "status": monitoring.status,
+            "interval_seconds": monitoring.interval_seconds,
+            "grace_seconds": monitoring.grace_seconds,
+            "ends_at": _iso(monitoring.ends_at),
+            "next": {
+                "number": waiting.number,
+                "status": waiting.status,
+                "due_at": _iso(waiting.due_at),
+            }
+            if waiting
+            else None,
+        },
+        "escalations": [escalation_dict(e) for e in escalations_open(session_id=session.pk)],
+    }

@@ -18,6 +18,7 @@ from monitoring.models import (
     SESSION_TRANSITIONS,
     Direction,
     Message,
+    MonitoringEnd,
     Outcome,
     PersonalDataAccess,
     Session,
@@ -160,6 +161,10 @@ def _inbound_record(*, sid: str, phone: str, body: str) -> Message:
         reply = texts.render(texts.AUTO_REPLY, session.language)
         auto = _queue_to_client(session, reply, at=now, automatic=True)
         _publish_message(auto)
+    else:
+        from monitoring import checkins
+
+        checkins.inbound_during_monitoring(session=session, body=body, now=now)
     _publish_session(session)
     return message
 
@@ -206,7 +211,18 @@ def session_publish(session: Session) -> None:
     _publish_session(session)
 
 
-def session_event(session: Session, kind: str, *, at: datetime, actor: Any, **data: Any) -> None:
+def session_send_automatic(session: Session, body: str, *, at: datetime) -> Message:
+    """A text the line sends by itself (check-in prompts, confirmations), shown in the log."""
+    message = _queue_to_client(session, body, at=at, automatic=True)
+    Session.objects.filter(pk=session.pk).update(last_message_at=at)
+    session.last_message_at = at
+    _publish_message(message)
+    return message
+
+
+def session_event(
+    session: Session, kind: str, *, at: datetime, actor: Any = None, **data: Any
+) -> None:
     _event(session, kind, at=at, actor=actor, data=data)
 
 
@@ -283,6 +299,13 @@ def session_end(*, session_id: int, user: Any, outcome: str) -> Session:
     now = timezone.now()
     # Typed-but-unsaved plan details are not kept once the conversation is over.
     PlanDraft.objects.filter(session=session).delete()
+    from monitoring import checkins
+
+    monitoring = checkins.active_monitoring(session)
+    if monitoring is not None:
+        checkins.monitoring_end(
+            monitoring_id=monitoring.pk, reason=MonitoringEnd.SESSION, user=user, now=now
+        )
     return _transition(
         session,
         SessionStatus.ENDED,

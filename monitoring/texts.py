@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -11,8 +13,27 @@ AUTO_REPLY = _(
     "Hi, you have reached the overdose response line. A peer operator will text you "
     "back shortly. If this is an emergency, call 911."
 )
+MONITORING_STARTED = _(
+    "OK, we're with you. We'll text you every %(minutes)s min: reply anything to say you're "
+    "OK. Text DONE when you're finished."
+)
+CHECKIN_PROMPT = _("Checking in: are you OK? Reply with anything.")
+CHECKIN_REPROMPT = _(
+    "We haven't heard from you. Please reply now, or we will follow your plan and send help."
+)
+MONITORING_ENDED = _("Check-ins have ended. Take care, and text us any time.")
+# The client is anonymous to the line: the contact knows who named them.
+CONTACT_ALERT = _(
+    "Overdose response line: the person who named you as their emergency contact is not "
+    "answering and may need help now. They are at %(where)s. %(entry)s Please go now, and "
+    "call 911 if they do not respond."
+)
+SUPERVISOR_ALERT = _(
+    "Overdose response console: an alarm on session %(session)s has not been acknowledged "
+    "for %(minutes)s min."
+)
 
 
-def render(text: Promise, language: str) -> str:
+def render(text: Promise, language: str, **values: Any) -> str:
     with translation.override(language):
-        return str(text)
+        return str(text) % values if values else str(text)

@@ -116,8 +116,22 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 OUTBOX_SWEEP_SECONDS = env.float("OUTBOX_SWEEP_SECONDS", default=5.0)
+# Check-ins and the escalation ladder. Every deadline is a database row; a countdown task is
+# the precise path and the sweeper, every TIMER_SWEEP_SECONDS, catches whatever it missed.
+CHECKIN_INTERVAL_SECONDS = config.seconds(
+    env, "CHECKIN_INTERVAL_SECONDS", default=180, low=60, high=1800
+)
+CHECKIN_GRACE_SECONDS = config.seconds(env, "CHECKIN_GRACE_SECONDS", default=60, low=10, high=600)
+ESCALATION_RESPONSE_WAIT_SECONDS = config.seconds(
+    env, "ESCALATION_RESPONSE_WAIT_SECONDS", default=60, low=0, high=900
+)
+ALARM_WIDEN_SECONDS = config.seconds(env, "ALARM_WIDEN_SECONDS", default=90, low=10, high=1800)
+TIMER_SWEEP_SECONDS = config.seconds(env, "TIMER_SWEEP_SECONDS", default=2, low=0.2, high=60)
+TIMER_STALE_SECONDS = config.seconds(env, "TIMER_STALE_SECONDS", default=30, low=2, high=3600)
+SUPERVISOR_ON_CALL_PHONE = config.optional_phone_number(env, "SUPERVISOR_ON_CALL_PHONE")
 CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "dispatch.tasks.sweep_outbox", "schedule": OUTBOX_SWEEP_SECONDS},
+    "sweep-timers": {"task": "monitoring.tasks.sweep_timers", "schedule": TIMER_SWEEP_SECONDS},
 }
 
 # Twilio. With nothing set, the console talks to the local Twilio sandbox.

@@ -127,3 +127,23 @@ def key_list(env: environ.Env, name: str, *, debug: bool, dev_default: list[str]
     if debug:
         return dev_default
     raise fail(name, "is required when DEBUG is off")
+
+
+def seconds(env: environ.Env, name: str, *, default: float, low: float, high: float) -> float:
+    raw = env.str(name, default="")
+    if raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise fail(name, f"expected a number of seconds, got {raw!r}") from None
+    if not low <= value <= high:
+        raise fail(name, f"must be between {low:g} and {high:g} seconds, got {value:g}")
+    return value
+
+
+def optional_phone_number(env: environ.Env, name: str) -> str:
+    number = env.str(name, default="")
+    if number and not E164.match(number):
+        raise fail(name, f"expected an E.164 number such as +15145550100, got {number!r}")
+    return number

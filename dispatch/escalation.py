@@ -1,0 +1,284 @@
+"""The escalation ladder: what a missed check-in sets off, step by step.
+
+Every step is a row with its planned time (`EscalationStep.due_at`), made when the ladder
+starts. A countdown task is the precise path and the sweeper catches whatever it missed. A step
+runs only through a compare-and-set from pending to done, so it never runs twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from clients.models import PlanVersion
+from clients.plans import Response
+from dispatch.models import (
+    Escalation,
+    EscalationOutcome,
+    EscalationStatus,
+    EscalationStep,
+    StepKind,
+    StepStatus,
+)
+from dispatch.selectors import dispatch_lines
+from dispatch.services import outbound_sms_queue
+from monitoring import services as session_services
+from monitoring import texts
+from monitoring.models import CheckIn, Session
+from nors.lib import background, realtime, roles
+from nors.lib.jsonapi import Conflict
+
+log = logging.getLogger(__name__)
+
+WIDENING = (StepKind.WIDEN_SHIFT, StepKind.WIDEN_SUPERVISOR)
+
+
+class EscalationConflict(Conflict):
+    pass
+
+
+def _fire(step_id: int, eta: datetime) -> None:
+    from dispatch.tasks import escalation_step_due
+
+    try:
+        escalation_step_due.apply_async((step_id,), eta=eta)
+    except Exception:
+        log.exception("could not queue ladder step %s; the sweeper will pick it up", step_id)
+
+
+def _timer(step: EscalationStep) -> None:
+    pk, eta = step.pk, step.due_at
+    transaction.on_commit(lambda: background.submit(_fire, pk, eta))
+
+
+def _plan(now: datetime) -> list[tuple[str, datetime]]:
+    widen = timedelta(seconds=settings.ALARM_WIDEN_SECONDS)
+    return [
+        (StepKind.ALARM, now),
+        (StepKind.RESPONSE, now + timedelta(seconds=settings.ESCALATION_RESPONSE_WAIT_SECONDS)),
+        (StepKind.WIDEN_SHIFT, now + widen),
+        (StepKind.WIDEN_SUPERVISOR, now + 2 * widen),
+    ]
+
+
+def escalation_start(*, checkin_id: int, now: datetime) -> Escalation | None:
+    """Starts the ladder for a missed check-in; the alarm goes out at once. None if started."""
+    checkin = CheckIn.objects.select_related("session").get(pk=checkin_id)
+    try:
+        with transaction.atomic():
+            escalation = Escalation.objects.create(
+                session=checkin.session, checkin=checkin, started_at=now
+            )
+    except IntegrityError:
+        return None
+    steps = [
+        EscalationStep.objects.create(escalation=escalation, kind=kind, planned_at=at, due_at=at)
+        for kind, at in _plan(now)
+    ]
+    step_due(step_id=steps[0].pk, now=now)
+    for step in steps[1:]:
+        _timer(step)
+    return escalation
+
+
+# -- running a step --------------------------------------------------------------------------------
+
+
+def step_due(*, step_id: int, now: datetime | None = None) -> str:
+    now = now or timezone.now()
+    with transaction.atomic():
+        ran = EscalationStep.objects.filter(
+            pk=step_id, status=StepStatus.PENDING, due_at__lte=now
+        ).update(status=StepStatus.DONE, done_at=now)
+        if not ran:
+            return "moved_on"
+        step = EscalationStep.objects.select_related("escalation__session").get(pk=step_id)
+        result = RUNNERS[step.kind](step.escalation, now)
+        EscalationStep.objects.filter(pk=step.pk).update(result=result[:200])
+        session_services.session_event(
+            step.escalation.session,
+            "escalation_step",
+            at=now,
+            step=step.kind,
+            planned_at=step.planned_at.isoformat(),
+            result=result,
+        )
+        _publish(step.escalation)
+        return result
+
+
+def _alarm(escalation: Escalation, now: datetime) -> str:
+    session = escalation.session
+    body = texts.render(texts.CHECKIN_REPROMPT, session.language)
+    session_services.session_send_automatic(session, body, at=now)
+    if session.operator_id is not None:
+        realtime.publish(realtime.user_group(session.operator_id), _alarm_payload(escalation))
+    return "alarm_raised_client_reprompted"
+
+
+def _response(escalation: Escalation, now: datetime) -> str:
+    plan = escalation.checkin.monitoring.plan_version
+    done = []
+    if plan.response in (Response.CONTACT, Response.BOTH):
+        done.append(_contacts_alert(escalation, plan, now))
+    if plan.response in (Response.EMS, Response.BOTH):
+        done.append(_ems_task(escalation, plan))
+    return ",".join(done) or "no_response_in_plan"
+
+
+def _contacts_alert(escalation: Escalation, plan: PlanVersion, now: datetime) -> str:
+    sent = 0
+    where = ", ".join(p for p in (plan.address, plan.unit) if p)
+    for contact in plan.contacts.all():
+        if not contact.phone:
+            continue
+        body = texts.render(texts.CONTACT_ALERT, contact.language, where=where, entry=plan.entry)
+        outbound_sms_queue(to=contact.phone, body=body, session_id=escalation.session_id)
+        sent += 1
+    return f"contacts_texted:{sent}"
+
+
+def _ems_task(escalation: Escalation, plan: PlanVersion) -> str:
+    lines = dispatch_lines(region_id=plan.region_id)
+    payload = _alarm_payload(escalation) | {"dispatch_task": True}
+    if escalation.session.operator_id is not None:
+        realtime.publish(realtime.user_group(escalation.session.operator_id), payload)
+    return "ems_task_shown" if lines else "ems_task_shown_no_dispatch_line"
+
+
+def _widen_shift(escalation: Escalation, now: datetime) -> str:
+    realtime.publish(realtime.DASHBOARD_GROUP, _alarm_payload(escalation) | {"widened": True})
+    return "alarm_to_every_operator"
+
+
+def _widen_supervisor(escalation: Escalation, now: datetime) -> str:
+    phone = settings.SUPERVISOR_ON_CALL_PHONE
+    if not phone:
+        return "no_supervisor_on_call_number"
+    minutes = round(2 * settings.ALARM_WIDEN_SECONDS / 60, 1)
+    body = texts.render(
+        texts.SUPERVISOR_ALERT, settings.LANGUAGE_CODE, session=escalation.session_id,
+        minutes=f"{minutes:g}",
+    )  # fmt: skip
+    outbound_sms_queue(to=phone, body=body)
+    return "supervisor_texted"
+
+
+RUNNERS: dict[str, Callable[[Escalation, datetime], str]] = {
+    StepKind.ALARM: _alarm,
+    StepKind.RESPONSE: _response,
+    StepKind.WIDEN_SHIFT: _widen_shift,
+    StepKind.WIDEN_SUPERVISOR: _widen_supervisor,
+}
+
+
+# -- what stops or hurries the ladder --------------------------------------------------------------
+
+
+def _cancel(escalation: Escalation, kinds: Any = None) -> int:
+    steps = EscalationStep.objects.filter(escalation=escalation, status=StepStatus.PENDING)
+    if kinds is not None:
+        steps = steps.filter(kind__in=kinds)
+    return steps.update(status=StepStatus.CANCELLED)
+
+
+def escalations_client_responded(*, session: Session, now: datetime) -> bool:
+    """The client answered: every open ladder stops, and the operator is told."""
+    stopped = False
+    for escalation in Escalation.objects.filter(session=session, status=EscalationStatus.OPEN):
+        moved = Escalation.objects.filter(pk=escalation.pk, status=EscalationStatus.OPEN).update(
+            status=EscalationStatus.STOPPED, ended_at=now
+        )
+        if moved:
+            stopped = True
+            _cancel(escalation)
+            escalation.refresh_from_db()
+            session_services.session_event(session, "escalation_stopped", at=now)
+            _publish(escalation)
+    return stopped
+
+
+def escalations_wind_down(*, session: Session, now: datetime, reason: str) -> None:
+    """Monitoring ended while a ladder was running: its remaining steps are not needed."""
+    for escalation in Escalation.objects.filter(session=session, status=EscalationStatus.OPEN):
+        if _cancel(escalation):
+            session_services.session_event(
+                session, "escalation_steps_cancelled", at=now, reason=reason
+            )
+
+
+def escalation_hurry(*, session_id: int, now: datetime | None = None) -> bool:
+    """Twilio could not deliver to the client: the plan's response starts now, not later."""
+    now = now or timezone.now()
+    step = EscalationStep.objects.filter(
+        escalation__session_id=session_id,
+        escalation__status=EscalationStatus.OPEN,
+        kind=StepKind.RESPONSE,
+        status=StepStatus.PENDING,
+    ).first()
+    if step is None:
+        return False
+    EscalationStep.objects.filter(pk=step.pk, status=StepStatus.PENDING).update(due_at=now)
+    return step_due(step_id=step.pk, now=now) != "moved_on"
+
+
+def escalation_acknowledge(*, escalation_id: int, user: Any) -> Escalation:
+    if not roles.is_operator(user):
+        raise EscalationConflict(_("Only operators can acknowledge alarms."))
+    now = timezone.now()
+    with transaction.atomic():
+        acknowledged = Escalation.objects.filter(
+            pk=escalation_id, acknowledged_at__isnull=True
+        ).update(acknowledged_at=now, acknowledged_by=user)
+        escalation = Escalation.objects.select_related("session").get(pk=escalation_id)
+        if acknowledged:
+            _cancel(escalation, WIDENING)
+            session_services.session_event(
+                escalation.session, "alarm_acknowledged", at=now, actor=user
+            )
+            _publish(escalation)
+        return escalation
+
+
+def escalation_close(*, escalation_id: int, user: Any, outcome: str) -> Escalation:
+    if outcome not in EscalationOutcome.values:
+        raise ValueError(_("Choose what happened from the list."))
+    now = timezone.now()
+    with transaction.atomic():
+        escalation = Escalation.objects.select_related("session").get(pk=escalation_id)
+        session_services.session_of_owner(session_id=escalation.session_id, user=user)
+        closed = Escalation.objects.filter(
+            pk=escalation_id, status__in=(EscalationStatus.OPEN, EscalationStatus.STOPPED)
+        ).update(status=EscalationStatus.CLOSED, outcome=outcome, ended_at=now)
+        if not closed:
+            raise EscalationConflict(_("This alarm is already closed."))
+        _cancel(escalation)
+        escalation.refresh_from_db()
+        session_services.session_event(
+            escalation.session, "escalation_closed", at=now, actor=user, outcome=outcome
+        )
+        _publish(escalation)
+        return escalation
+
+
+# -- what dashboards see ---------------------------------------------------------------------------
+
+
+def _alarm_payload(escalation: Escalation) -> dict[str, Any]:
+    from dispatch.selectors import escalation_dict
+
+    return {"type": "alarm", "escalation": escalation_dict(escalation)}
+
+
+def _publish(escalation: Escalation) -> None:
+    payload = _alarm_payload(escalation)
+    realtime.publish(realtime.session_group(escalation.session_id), payload)
+    if escalation.session.operator_id is not None:
+        realtime.publish(realtime.user_group(escalation.session.operator_id), payload)

@@ -1,0 +1,323 @@
+"""Writes for monitoring: check-ins at agreed intervals, and what a client's answer changes.
+
+The database holds every deadline (`CheckIn.due_at`). A countdown task is the precise path;
+the sweeper in `monitoring.timers` catches anything it missed. Every move is a compare-and-set,
+so when both paths act on the same check-in, only one of them does anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from clients.models import PlanStatus
+from monitoring import services, texts
+from monitoring.models import (
+    CHECKIN_WAITING,
+    CheckIn,
+    CheckInStatus,
+    Monitoring,
+    MonitoringEnd,
+    MonitoringStatus,
+    Session,
+)
+from nors.lib import background, realtime
+from nors.lib.jsonapi import Conflict
+
+log = logging.getLogger(__name__)
+
+MIN_INTERVAL, MAX_INTERVAL = 60, 30 * 60
+MIN_GRACE, MAX_GRACE = 10, 10 * 60
+
+
+class MonitoringConflict(Conflict):
+    pass
+
+
+# -- timers --------------------------------------------------------------------------------------
+
+
+def _fire(checkin_id: int, eta: datetime) -> None:
+    from monitoring.tasks import checkin_due
+
+    try:
+        checkin_due.apply_async((checkin_id,), eta=eta)
+    except Exception:
+        # The broker is down: the deadline is in the database and the sweeper will act on it.
+        log.exception("could not queue check-in %s; the sweeper will pick it up", checkin_id)
+
+
+def _timer(checkin: CheckIn) -> None:
+    pk, eta = checkin.pk, checkin.due_at
+    transaction.on_commit(lambda: background.submit(_fire, pk, eta))
+
+
+# -- starting and ending -------------------------------------------------------------------------
+
+
+def _whole_seconds(value: Any, low: int, high: int, message: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise ValueError(message)
+    return int(value)
+
+
+def _schedule(monitoring: Monitoring, *, number: int, prompt_at: datetime) -> CheckIn:
+    checkin = CheckIn.objects.create(
+        monitoring=monitoring,
+        session_id=monitoring.session_id,
+        number=number,
+        due_at=prompt_at,
+        prompt_at=prompt_at,
+    )
+    _timer(checkin)
+    return checkin
+
+
+def monitoring_start(
+    *,
+    session_id: int,
+    user: Any,
+    interval_seconds: Any = None,
+    grace_seconds: Any = None,
+    ends_at: datetime | None = None,
+) -> Monitoring:
+    """Check-ins begin. The plan in force must be ready: it says what to do if they stop."""
+    interval = _whole_seconds(
+        interval_seconds if interval_seconds is not None else settings.CHECKIN_INTERVAL_SECONDS,
+        MIN_INTERVAL,
+        MAX_INTERVAL,
+        _("Choose a check-in interval from 1 to 30 minutes."),
+    )
+    grace = _whole_seconds(
+        grace_seconds if grace_seconds is not None else settings.CHECKIN_GRACE_SECONDS,
+        MIN_GRACE,
+        MAX_GRACE,
+        _("Choose a grace period from 10 seconds to 10 minutes."),
+    )
+    with transaction.atomic():
+        session = services.session_of_owner(session_id=session_id, user=user, lock=True)
+        plan = session.plan_version
+        if plan is None or plan.status != PlanStatus.READY:
+            raise MonitoringConflict(_("Save the plan as ready before starting check-ins."))
+        now = timezone.now()
+        if ends_at is not None and ends_at <= now + timedelta(seconds=interval):
+            raise ValueError(_("The end time must be later than the first check-in."))
+        try:
+            with transaction.atomic():
+                monitoring = Monitoring.objects.create(
+                    session=session,
+                    interval_seconds=interval,
+                    grace_seconds=grace,
+                    ends_at=ends_at,
+                    plan_version=plan,
+                    started_at=now,
+                    started_by=user,
+                )
+        except IntegrityError:
+            raise MonitoringConflict(_("Check-ins are already running for this session.")) from None
+        checkin = _schedule(monitoring, number=1, prompt_at=now + timedelta(seconds=interval))
+        body = texts.render(texts.MONITORING_STARTED, session.language, minutes=_minutes(interval))
+        services.session_send_automatic(session, body, at=now)
+        services.session_event(
+            session,
+            "monitoring_started",
+            at=now,
+            actor=user,
+            interval_seconds=interval,
+            grace_seconds=grace,
+            first_checkin_at=checkin.due_at.isoformat(),
+        )
+        _publish(session)
+        return monitoring
+
+
+def _minutes(seconds: int) -> str:
+    minutes = seconds / 60
+    return f"{minutes:g}" if minutes < 10 else str(round(minutes))
+
+
+def monitoring_end(
+    *, monitoring_id: int, reason: str, user: Any = None, now: datetime | None = None
+) -> bool:
+    """Check-ins stop and the client gets a closing text. False if it had already ended."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        ended = Monitoring.objects.filter(pk=monitoring_id, status=MonitoringStatus.ACTIVE).update(
+            status=MonitoringStatus.ENDED, ended_at=now, end_reason=reason
+        )
+        if not ended:
+            return False
+        monitoring = Monitoring.objects.select_related("session").get(pk=monitoring_id)
+        CheckIn.objects.filter(monitoring=monitoring, status__in=CHECKIN_WAITING).update(
+            status=CheckInStatus.CANCELLED
+        )
+        session = monitoring.session
+        from dispatch import escalation
+
+        escalation.escalations_wind_down(session=session, now=now, reason="monitoring_ended")
+        body = texts.render(texts.MONITORING_ENDED, session.language)
+        services.session_send_automatic(session, body, at=now)
+        services.session_event(session, "monitoring_ended", at=now, actor=user, reason=reason)
+        _publish(session)
+        return True
+
+
+def monitoring_end_by_operator(*, session_id: int, user: Any) -> bool:
+    session = services.session_of_owner(session_id=session_id, user=user)
+    monitoring = active_monitoring(session)
+    if monitoring is None:
+        raise MonitoringConflict(_("Check-ins are not running for this session."))
+    return monitoring_end(monitoring_id=monitoring.pk, reason=MonitoringEnd.OPERATOR, user=user)
+
+
+def monitoring_resume(*, session_id: int, user: Any) -> CheckIn:
+    """After the client answered an alarm, check-ins go on at the same interval."""
+    with transaction.atomic():
+        session = services.session_of_owner(session_id=session_id, user=user, lock=True)
+        monitoring = active_monitoring(session)
+        if monitoring is None:
+            raise MonitoringConflict(_("Check-ins are not running for this session."))
+        if monitoring.checkins.filter(status__in=CHECKIN_WAITING).exists():
+            raise MonitoringConflict(_("The next check-in is already planned."))
+        now = timezone.now()
+        checkin = _schedule(
+            monitoring,
+            number=_next_number(monitoring),
+            prompt_at=now + timedelta(seconds=monitoring.interval_seconds),
+        )
+        services.session_event(session, "monitoring_resumed", at=now, actor=user)
+        _publish(session)
+        return checkin
+
+
+def active_monitoring(session: Session) -> Monitoring | None:
+    return Monitoring.objects.filter(session=session, status=MonitoringStatus.ACTIVE).first()
+
+
+def _next_number(monitoring: Monitoring) -> int:
+    last = monitoring.checkins.order_by("-number").values_list("number", flat=True).first()
+    return (last or 0) + 1
+
+
+# -- the timer engine's moves ----------------------------------------------------------------------
+
+
+def checkin_due(*, checkin_id: int, now: datetime | None = None) -> str:
+    """Acts on a check-in whose due time has come: prompt it, or call it missed."""
+    now = now or timezone.now()
+    checkin = CheckIn.objects.select_related("monitoring").filter(pk=checkin_id).first()
+    if checkin is None or checkin.due_at > now:
+        return "not_due"
+    if checkin.status == CheckInStatus.SCHEDULED:
+        return _prompt(checkin, now)
+    if checkin.status == CheckInStatus.PROMPTED:
+        return _miss(checkin, now)
+    return "moved_on"
+
+
+def _prompt(checkin: CheckIn, now: datetime) -> str:
+    monitoring = checkin.monitoring
+    if monitoring.ends_at is not None and monitoring.ends_at <= now:
+        monitoring_end(monitoring_id=monitoring.pk, reason=MonitoringEnd.END_TIME, now=now)
+        return "ended"
+    deadline = now + timedelta(seconds=monitoring.grace_seconds)
+    with transaction.atomic():
+        moved = CheckIn.objects.filter(pk=checkin.pk, status=CheckInStatus.SCHEDULED).update(
+            status=CheckInStatus.PROMPTED, prompted_at=now, deadline_at=deadline, due_at=deadline
+        )
+        if not moved:
+            return "moved_on"
+        session = Session.objects.get(pk=checkin.session_id)
+        body = texts.render(texts.CHECKIN_PROMPT, session.language)
+        message = services.session_send_automatic(session, body, at=now)
+        CheckIn.objects.filter(pk=checkin.pk).update(prompt=message.outbound)
+        checkin.due_at = deadline
+        _timer(checkin)
+        services.session_event(
+            session,
+            "checkin_prompted",
+            at=now,
+            number=checkin.number,
+            planned_at=checkin.prompt_at.isoformat(),
+            late_ms=round((now - checkin.prompt_at).total_seconds() * 1000),
+        )
+        _publish(session)
+    return "prompted"
+
+
+def _miss(checkin: CheckIn, now: datetime) -> str:
+    from dispatch import escalation
+
+    with transaction.atomic():
+        moved = CheckIn.objects.filter(pk=checkin.pk, status=CheckInStatus.PROMPTED).update(
+            status=CheckInStatus.MISSED, missed_at=now
+        )
+        if not moved:
+            return "moved_on"
+        session = Session.objects.get(pk=checkin.session_id)
+        services.session_event(
+            session,
+            "checkin_missed",
+            at=now,
+            number=checkin.number,
+            planned_at=checkin.due_at.isoformat(),
+        )
+        escalation.escalation_start(checkin_id=checkin.pk, now=now)
+        _publish(session)
+    return "missed"
+
+
+def checkin_hurry(*, outbound_id: int, now: datetime | None = None) -> bool:
+    """A prompt that Twilio could not deliver cannot be answered: the grace period ends now."""
+    now = now or timezone.now()
+    checkin = CheckIn.objects.filter(prompt_id=outbound_id, status=CheckInStatus.PROMPTED).first()
+    if checkin is None:
+        return False
+    CheckIn.objects.filter(pk=checkin.pk, status=CheckInStatus.PROMPTED).update(due_at=now)
+    return _miss(checkin, now) == "missed"
+
+
+# -- the client's texts ---------------------------------------------------------------------------
+
+
+def inbound_during_monitoring(*, session: Session, body: str, now: datetime) -> None:
+    """Any text from the client is a sign of life; DONE or SAFE ends check-ins."""
+    from dispatch import escalation
+    from monitoring import keywords
+
+    monitoring = active_monitoring(session)
+    if monitoring is None:
+        return
+    stopped = escalation.escalations_client_responded(session=session, now=now)
+    if keywords.ends_monitoring(body):
+        monitoring_end(monitoring_id=monitoring.pk, reason=MonitoringEnd.CLIENT, now=now)
+        return
+    waiting = monitoring.checkins.filter(status=CheckInStatus.PROMPTED).first()
+    if waiting is None:
+        return
+    answered = CheckIn.objects.filter(pk=waiting.pk, status=CheckInStatus.PROMPTED).update(
+        status=CheckInStatus.ANSWERED, answered_at=now
+    )
+    if answered and not stopped:
+        _schedule(
+            monitoring,
+            number=waiting.number + 1,
+            prompt_at=now + timedelta(seconds=monitoring.interval_seconds),
+        )
+        services.session_event(session, "checkin_answered", at=now, number=waiting.number)
+
+
+def _publish(session: Session) -> None:
+    from monitoring import selectors
+
+    realtime.publish(
+        realtime.session_group(session.pk),
+        {"type": "monitoring", "session_id": session.pk, **selectors.monitoring_state(session)},
+    )
+    services.session_publish(session)

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from monitoring import checkins, timers
+
+
+@shared_task(name="monitoring.tasks.checkin_due")
+def checkin_due(checkin_id: int) -> str:
+    return checkins.checkin_due(checkin_id=checkin_id)
+
+
+@shared_task(name="monitoring.tasks.sweep_timers")
+def sweep_timers() -> dict[str, int]:
+    return timers.timers_sweep()

@@ -1,0 +1,363 @@
+"""Check-ins and the escalation ladder, every path, with time under control.
+
+The sweeper drives every step here (countdown tasks queue to a broker no worker reads), so
+each test also shows that the sweeper alone is enough when every countdown task is lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+import time_machine
+from django.test import Client as HttpClient
+from django.utils import timezone
+
+from clients import services as plan_services
+from clients.plans import Contact, PlanFields
+from dispatch import escalation
+from dispatch.models import (
+    Escalation,
+    EscalationStatus,
+    EscalationStep,
+    OutboundSMS,
+    Region,
+    StepStatus,
+)
+from dispatch.services import status_callback_record
+from monitoring import checkins, timers
+from monitoring.models import (
+    CheckIn,
+    CheckInStatus,
+    Monitoring,
+    MonitoringStatus,
+    Session,
+    SessionEvent,
+    SessionStatus,
+)
+from tests.factories import session_make
+from tests.twilio_helpers import inbound_params, signed_post
+
+pytestmark = pytest.mark.django_db
+
+PHONE = "+15145550123"
+SISTER = "+15145550188"
+SUPERVISOR = "+15145550199"
+INTERVAL, GRACE, WAIT, WIDEN = 120, 60, 30, 90
+
+
+@pytest.fixture(autouse=True)
+def _ladder_settings(settings: Any) -> None:
+    settings.ESCALATION_RESPONSE_WAIT_SECONDS = WAIT
+    settings.ALARM_WIDEN_SECONDS = WIDEN
+    settings.SUPERVISOR_ON_CALL_PHONE = SUPERVISOR
+
+
+@pytest.fixture
+def start() -> Iterator[datetime]:
+    at = timezone.now().replace(microsecond=0)
+    with time_machine.travel(at, tick=False):
+        yield at
+
+
+@pytest.fixture
+def session(operator: Any, start: datetime) -> Session:
+    session = session_make(PHONE, status=SessionStatus.ACTIVE, operator=operator)
+    plan = PlanFields(
+        address="4520 rue Saint-Denis",
+        entry="Back door, buzzer 12",
+        region=Region.objects.create(name="Montréal").pk,
+        response="both",
+        contacts=(Contact("Maryse", SISTER, agreed=True, language="fr"),),
+    )
+    plan_services.plan_version_save(session_id=session.pk, user=operator, fields=plan, ready=True)
+    return Session.objects.get(pk=session.pk)
+
+
+@pytest.fixture
+def monitored(session: Session, operator: Any) -> Monitoring:
+    return checkins.monitoring_start(
+        session_id=session.pk, user=operator, interval_seconds=INTERVAL, grace_seconds=GRACE
+    )
+
+
+def sweep_at(start: datetime, seconds: float) -> dict[str, int]:
+    with time_machine.travel(start + timedelta(seconds=seconds), tick=False):
+        return timers.timers_sweep()
+
+
+def texts_to(phone: str) -> list[str]:
+    return [s.body for s in OutboundSMS.objects.order_by("id") if s.to_phone == phone]
+
+
+def client_texts(body: str, at: datetime) -> None:
+    with time_machine.travel(at, tick=False):
+        response = signed_post(HttpClient(), "/twilio/sms/", inbound_params(body, phone=PHONE))
+    assert response.status_code == 200
+
+
+def kinds(session: Session) -> list[str]:
+    return list(SessionEvent.objects.filter(session=session).values_list("kind", flat=True))
+
+
+def steps(ladder: Escalation) -> dict[str, str]:
+    return dict(ladder.steps.values_list("kind", "status"))
+
+
+def silent_until_missed(start: datetime) -> Escalation:
+    sweep_at(start, INTERVAL)
+    sweep_at(start, INTERVAL + GRACE)
+    return Escalation.objects.get()
+
+
+# -- starting ------------------------------------------------------------------------------------
+
+
+def test_it_starts_only_on_a_ready_plan(operator: Any, start: datetime) -> None:
+    bare = session_make(PHONE, status=SessionStatus.ACTIVE, operator=operator)
+    with pytest.raises(checkins.MonitoringConflict, match="ready"):
+        checkins.monitoring_start(session_id=bare.pk, user=operator)
+
+
+def test_it_tells_the_client_how_to_answer_and_how_to_end(
+    monitored: Monitoring, start: datetime
+) -> None:
+    confirmation = texts_to(PHONE)[-1]
+    assert "every 2 min" in confirmation and "DONE" in confirmation
+    checkin = CheckIn.objects.get()
+    assert checkin.status == CheckInStatus.SCHEDULED
+    assert checkin.due_at == start + timedelta(seconds=INTERVAL)
+
+
+@pytest.mark.parametrize(
+    ("interval", "grace"), [(59, 60), (1801, 60), (120, 5), ("120", 60), (True, 60)]
+)
+def test_intervals_outside_1_to_30_minutes_are_refused(
+    session: Session, operator: Any, interval: Any, grace: Any
+) -> None:
+    with pytest.raises(ValueError):
+        checkins.monitoring_start(
+            session_id=session.pk, user=operator, interval_seconds=interval, grace_seconds=grace
+        )
+
+
+def test_it_runs_once_per_session(monitored: Monitoring, session: Session, operator: Any) -> None:
+    with pytest.raises(checkins.MonitoringConflict, match="already"):
+        checkins.monitoring_start(session_id=session.pk, user=operator)
+
+
+# -- the client responds ---------------------------------------------------------------------------
+
+
+def test_the_prompt_goes_out_when_due_and_only_once(monitored: Monitoring, start: datetime) -> None:
+    assert sweep_at(start, INTERVAL - 1)["checkins"] == 0
+    assert sweep_at(start, INTERVAL)["checkins"] == 1
+    assert sweep_at(start, INTERVAL + 1)["checkins"] == 0
+    prompts = [t for t in texts_to(PHONE) if t.startswith("Checking in")]
+    assert len(prompts) == 1
+    assert CheckIn.objects.get().status == CheckInStatus.PROMPTED
+
+
+def test_an_answer_within_the_grace_period_schedules_the_next_check_in(
+    monitored: Monitoring, start: datetime, session: Session
+) -> None:
+    sweep_at(start, INTERVAL)
+    answered_at = start + timedelta(seconds=INTERVAL + 20)
+    client_texts("all good", answered_at)
+    first, second = CheckIn.objects.order_by("number")
+    assert first.status == CheckInStatus.ANSWERED and first.answered_at == answered_at
+    assert second.status == CheckInStatus.SCHEDULED
+    assert second.due_at == answered_at + timedelta(seconds=INTERVAL)
+    sweep_at(start, INTERVAL + GRACE + 5)
+    assert not Escalation.objects.exists()
+    assert "checkin_answered" in kinds(session)
+
+
+# -- the client is silent --------------------------------------------------------------------------
+
+
+def test_silence_past_the_grace_period_raises_the_alarm_and_prompts_again(
+    monitored: Monitoring, start: datetime, session: Session
+) -> None:
+    assert sweep_at(start, INTERVAL)["checkins"] == 1  # the prompt
+    assert sweep_at(start, INTERVAL + GRACE - 1)["checkins"] == 0
+    assert not Escalation.objects.exists()
+    ladder = silent_until_missed(start)
+    assert CheckIn.objects.get().status == CheckInStatus.MISSED
+    assert steps(ladder) == {
+        "alarm": "done",
+        "response": "pending",
+        "widen_shift": "pending",
+        "widen_supervisor": "pending",
+    }
+    assert texts_to(PHONE)[-1].startswith("We haven't heard from you")
+    assert sweep_at(start, INTERVAL + GRACE + 1) == {"checkins": 0, "steps": 0, "ended": 0}
+    assert Escalation.objects.count() == 1
+
+
+def test_after_the_wait_the_contact_is_texted_in_their_language_once(
+    monitored: Monitoring, start: datetime
+) -> None:
+    ladder = silent_until_missed(start)
+    sweep_at(start, INTERVAL + GRACE + WAIT - 1)
+    assert texts_to(SISTER) == []
+    sweep_at(start, INTERVAL + GRACE + WAIT)
+    sweep_at(start, INTERVAL + GRACE + WAIT + 1)
+    (alert,) = texts_to(SISTER)
+    assert "4520 rue Saint-Denis" in alert and "buzzer 12" in alert
+    step = ladder.steps.get(kind="response")
+    assert step.done_at == start + timedelta(seconds=INTERVAL + GRACE + WAIT)
+    assert step.result == "contacts_texted:1,ems_task_shown_no_dispatch_line"
+
+
+def test_the_contact_was_reached_and_the_operator_closes_the_alarm(
+    monitored: Monitoring, start: datetime, operator: Any
+) -> None:
+    ladder = silent_until_missed(start)
+    sweep_at(start, INTERVAL + GRACE + WAIT)
+    escalation.escalation_close(escalation_id=ladder.pk, user=operator, outcome="contact_reached")
+    ladder.refresh_from_db()
+    assert (ladder.status, ladder.outcome) == (EscalationStatus.CLOSED, "contact_reached")
+    assert steps(ladder)["widen_shift"] == StepStatus.CANCELLED
+    assert sweep_at(start, INTERVAL + GRACE + 3 * WIDEN)["steps"] == 0
+    assert texts_to(SUPERVISOR) == []
+
+
+def test_a_client_who_answers_during_the_alarm_stops_the_ladder(
+    monitored: Monitoring, start: datetime, session: Session, operator: Any
+) -> None:
+    ladder = silent_until_missed(start)
+    client_texts("sorry, dozed off", start + timedelta(seconds=INTERVAL + GRACE + 10))
+    ladder.refresh_from_db()
+    assert ladder.status == EscalationStatus.STOPPED
+    assert set(steps(ladder).values()) == {"done", "cancelled"}
+    sweep_at(start, INTERVAL + GRACE + 3 * WIDEN)
+    assert texts_to(SISTER) == []
+    # The operator decides whether check-ins go on.
+    assert not CheckIn.objects.filter(status=CheckInStatus.SCHEDULED).exists()
+    with time_machine.travel(start + timedelta(seconds=INTERVAL + GRACE + 30), tick=False):
+        nxt = checkins.monitoring_resume(session_id=session.pk, user=operator)
+    assert nxt.status == CheckInStatus.SCHEDULED and nxt.number == 2
+
+
+# -- deliveries that fail --------------------------------------------------------------------------
+
+
+def _callback(sms: OutboundSMS | None, status: str) -> None:
+    assert sms is not None
+    sid = f"SM{sms.pk:032d}"
+    OutboundSMS.objects.filter(pk=sms.pk).update(twilio_sid=sid, status="sent")
+    status_callback_record(sid=sid, status=status, error_code="30003")
+
+
+def test_a_prompt_that_cannot_be_delivered_raises_the_alarm_at_once(
+    monitored: Monitoring, start: datetime
+) -> None:
+    sweep_at(start, INTERVAL)
+    with time_machine.travel(start + timedelta(seconds=INTERVAL + 5), tick=False):
+        _callback(CheckIn.objects.get().prompt, "undelivered")
+    ladder = Escalation.objects.get()
+    assert ladder.started_at == start + timedelta(seconds=INTERVAL + 5)
+    assert steps(ladder)["response"] == "pending"  # one step at a time
+
+
+def test_a_reprompt_that_fails_starts_the_plans_response_at_once(
+    monitored: Monitoring, start: datetime
+) -> None:
+    ladder = silent_until_missed(start)
+    reprompt = OutboundSMS.objects.filter(to_phone__isnull=False).order_by("-id")
+    latest = next(s for s in reprompt if s.to_phone == PHONE)
+    with time_machine.travel(start + timedelta(seconds=INTERVAL + GRACE + 3), tick=False):
+        _callback(latest, "failed")
+    step = ladder.steps.get(kind="response")
+    assert step.status == "done"
+    assert step.done_at == start + timedelta(seconds=INTERVAL + GRACE + 3)
+    assert len(texts_to(SISTER)) == 1
+
+
+# -- alarms nobody acknowledges --------------------------------------------------------------------
+
+
+def test_an_unacknowledged_alarm_widens_to_the_shift_then_the_supervisor(
+    monitored: Monitoring, start: datetime
+) -> None:
+    ladder = silent_until_missed(start)
+    missed = INTERVAL + GRACE
+    sweep_at(start, missed + WIDEN)
+    assert steps(ladder)["widen_shift"] == "done" and texts_to(SUPERVISOR) == []
+    sweep_at(start, missed + 2 * WIDEN)
+    sweep_at(start, missed + 2 * WIDEN + 1)
+    (text,) = texts_to(SUPERVISOR)
+    assert f"session {ladder.session_id}" in text
+
+
+def test_an_acknowledged_alarm_does_not_widen(
+    monitored: Monitoring, start: datetime, operator: Any
+) -> None:
+    ladder = silent_until_missed(start)
+    escalation.escalation_acknowledge(escalation_id=ladder.pk, user=operator)
+    escalation.escalation_acknowledge(escalation_id=ladder.pk, user=operator)
+    sweep_at(start, INTERVAL + GRACE + 3 * WIDEN)
+    assert steps(ladder) == {
+        "alarm": "done",
+        "response": "done",  # acknowledging is not an answer from the client
+        "widen_shift": "cancelled",
+        "widen_supervisor": "cancelled",
+    }
+    assert texts_to(SUPERVISOR) == []
+    assert kinds(ladder.session).count("alarm_acknowledged") == 1
+
+
+# -- ending --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("word", ["DONE", "safe", "Fini.", "terminé"])
+def test_the_client_ends_check_ins_with_a_word_of_the_line(
+    monitored: Monitoring, start: datetime, word: str
+) -> None:
+    client_texts(word, start + timedelta(seconds=30))
+    monitoring = Monitoring.objects.get()
+    assert (monitoring.status, monitoring.end_reason) == (MonitoringStatus.ENDED, "client")
+    assert CheckIn.objects.get().status == CheckInStatus.CANCELLED
+    assert texts_to(PHONE)[-1].startswith("Check-ins have ended")
+    assert sweep_at(start, INTERVAL + GRACE + 1)["checkins"] == 0
+
+
+def test_the_operator_ends_check_ins_during_an_alarm(
+    monitored: Monitoring, start: datetime, session: Session, operator: Any
+) -> None:
+    ladder = silent_until_missed(start)
+    assert checkins.monitoring_end_by_operator(session_id=session.pk, user=operator)
+    assert steps(ladder)["response"] == "cancelled"
+    assert texts_to(PHONE)[-1].startswith("Check-ins have ended")
+    sweep_at(start, INTERVAL + GRACE + 3 * WIDEN)
+    assert texts_to(SISTER) == []
+
+
+def test_check_ins_end_at_the_agreed_time(session: Session, operator: Any, start: datetime) -> None:
+    checkins.monitoring_start(
+        session_id=session.pk,
+        user=operator,
+        interval_seconds=INTERVAL,
+        ends_at=start + timedelta(seconds=INTERVAL * 2 + 30),
+    )
+    sweep_at(start, INTERVAL)
+    client_texts("ok", start + timedelta(seconds=INTERVAL + 5))
+    assert sweep_at(start, INTERVAL * 2 + 30)["ended"] == 1
+    assert Monitoring.objects.get().end_reason == "end_time"
+
+
+def test_every_step_is_on_the_timeline_with_planned_and_actual_times(
+    monitored: Monitoring, start: datetime, session: Session
+) -> None:
+    silent_until_missed(start)
+    sweep_at(start, INTERVAL + GRACE + WAIT + 4)  # the sweeper was 4 s late
+    events = SessionEvent.objects.filter(session=session, kind="escalation_step")
+    response = events.get(data__step="response")
+    planned = start + timedelta(seconds=INTERVAL + GRACE + WAIT)
+    assert response.data["planned_at"] == planned.isoformat()
+    assert response.at == start + timedelta(seconds=INTERVAL + GRACE + WAIT + 4)
+    assert kinds(session).count("checkin_missed") == 1
+    assert EscalationStep.objects.filter(status="done").count() == 2
