@@ -96,6 +96,34 @@ class PlanFields:
         return self.response in (Response.CONTACT, Response.BOTH)
 
 
+# What the operator calls each field: errors name fields as the form labels them.
+FIELD_LABELS = {
+    "address": gettext_lazy("Address"),
+    "unit": gettext_lazy("Unit or apartment"),
+    "entry": gettext_lazy("How to get in"),
+    "landmarks": gettext_lazy("Landmarks"),
+    "substances": gettext_lazy("What they are using"),
+    "amount": gettext_lazy("How much"),
+    "others_nearby": gettext_lazy("Who else is nearby"),
+    "medical_notes": gettext_lazy("Medical notes"),
+    "practical_notes": gettext_lazy("Practical notes"),
+    "response": gettext_lazy("If they stop responding"),
+    "order": gettext_lazy("In what order"),
+    "wait_for_contact": gettext_lazy("Wait for the contact"),
+    "route": gettext_lazy("How they are using"),
+    "naloxone": gettext_lazy("Naloxone"),
+    "language": gettext_lazy("Language"),
+    "name": gettext_lazy("Contact's name or nickname"),
+    "phone": gettext_lazy("Contact's phone number"),
+    "relationship": gettext_lazy("Relationship"),
+    "agreed": gettext_lazy("Agreed to be called"),
+}
+
+
+def _label(name: str) -> str:
+    return str(FIELD_LABELS.get(name, name))
+
+
 TEXTS = (
     "address",
     "unit",
@@ -122,19 +150,19 @@ def _text(data: dict[str, Any], name: str, limit: int) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise PlanInputError(_("“%(field)s” must be text.") % {"field": name})
+        raise PlanInputError(_("“%(field)s” must be text.") % {"field": _label(name)})
     value = value.replace("\x00", "").strip()
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
         # Lone surrogates survive JSON decoding but are not text anyone typed.
         raise PlanInputError(
-            _("“%(field)s” contains characters that are not text.") % {"field": name}
+            _("“%(field)s” contains characters that are not text.") % {"field": _label(name)}
         ) from exc
     if len(value) > limit:
         raise PlanInputError(
-            _("“%(field)s” is too long: keep it under %(limit)s characters.")
-            % {"field": name, "limit": limit}
+            _("“%(field)s” is too long: use at most %(limit)s characters.")
+            % {"field": _label(name), "limit": limit}
         )
     return value
 
@@ -145,14 +173,14 @@ def _choice(data: dict[str, Any], name: str, default: str) -> str:
         value = default
     # An empty default means "not chosen yet", which a draft may well be.
     if not isinstance(value, str) or (value not in CHOICES[name].values and value != default):
-        raise PlanInputError(_("“%(field)s” is not one of the choices.") % {"field": name})
+        raise PlanInputError(_("“%(field)s” is not one of the choices.") % {"field": _label(name)})
     return str(value)
 
 
 def _flag(data: dict[str, Any], name: str) -> bool:
     value = data.get(name, False)
     if not isinstance(value, bool):
-        raise PlanInputError(_("“%(field)s” must be true or false.") % {"field": name})
+        raise PlanInputError(_("“%(field)s” must be true or false.") % {"field": _label(name)})
     return value
 
 
@@ -276,7 +304,10 @@ def _phone_problem(raw: str, client_phone: str | None, n: dict[str, int]) -> str
         return _("The number for contact %(n)s is not a valid phone number.") % n
     if client_phone and number == client_phone:
         # If the client stops responding, their own phone is the one nobody will answer.
-        return _("Contact %(n)s has the number the person texts from: it needs their own.") % n
+        return (
+            _("Contact %(n)s has the number the person texts from: add the contact's own number.")
+            % n
+        )
     return None
 
 

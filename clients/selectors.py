@@ -90,7 +90,7 @@ def response_text(fields: plans.PlanFields) -> str:
         return _("we will call %(name)s, then send EMS") % {"name": name}
     if fields.response == plans.Response.BOTH:
         return _("we will send EMS to you, then call %(name)s") % {"name": name}
-    return _("we have not agreed yet what we will do")
+    return ""
 
 
 def readback_text(fields: plans.PlanFields) -> str:
@@ -100,7 +100,11 @@ def readback_text(fields: plans.PlanFields) -> str:
         parts = [_("Let me read your plan back. Where you are: %(where)s.") % {"where": where}]
         if fields.entry:
             parts.append(_("Getting in: %(entry)s.") % {"entry": fields.entry})
-        parts.append(_("If you stop answering, %(action)s.") % {"action": response_text(fields)})
+        if fields.response:
+            action = response_text(fields)
+            parts.append(_("If you stop answering, %(action)s.") % {"action": action})
+        else:
+            parts.append(_("We have not yet agreed what to do if you stop answering."))
         parts.append(_("Is that right?"))
         return " ".join(parts)
 

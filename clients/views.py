@@ -6,6 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from clients import codes, plans, selectors, services
 from monitoring.models import Session
@@ -16,19 +17,28 @@ def _state(session: Session) -> dict[str, Any]:
     return selectors.plan_state(session=Session.objects.get(pk=session.pk))
 
 
+LABELS = {
+    "birth_month": _lazy("Birth month"),
+    "birth_day": _lazy("Birth day"),
+    "client_id": _lazy("Client"),
+    "version": _lazy("Plan version"),
+    "remember_number": _lazy("Remember the number"),
+}
+
+
 def _int(data: dict[str, Any], name: str) -> int:
     value = data.get(name)
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool):
-        raise ValueError(_("“%(field)s” must be a whole number.") % {"field": name})
+        raise ValueError(_("“%(field)s” must be a whole number.") % {"field": LABELS[name]})
     return value
 
 
 def _flag(data: dict[str, Any], name: str) -> bool:
     value = data.get(name, False)
     if not isinstance(value, bool):
-        raise ValueError(_("“%(field)s” must be true or false.") % {"field": name})
+        raise ValueError(_("“%(field)s” must be true or false.") % {"field": LABELS[name]})
     return value
 
 
