@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from dispatch.models import DispatchLine, Escalation, EscalationStatus, EscalationStep
+from dispatch.models import (
+    DispatchLine,
+    Escalation,
+    EscalationOutcome,
+    EscalationStatus,
+    EscalationStep,
+    StepKind,
+    StepStatus,
+)
+from nors.lib import roles
 
 
 def _iso(value: Any) -> str | None:
@@ -38,11 +47,25 @@ def dispatch_lines(*, region_id: int | None) -> list[dict[str, Any]]:
     ]
 
 
+def _widened(escalation: Escalation, steps: list[EscalationStep]) -> bool:
+    return escalation.acknowledged_at is None and any(
+        s.kind == StepKind.WIDEN_SHIFT and s.status == StepStatus.DONE for s in steps
+    )
+
+
 def escalation_dict(escalation: Escalation) -> dict[str, Any]:
-    """What the operator's alarm shows. Location details are for the session's own operator."""
+    """What an alarm shows on a dashboard: no location; that is in the audited dispatch task."""
+    from monitoring.selectors import phone_masked
+
+    steps = list(escalation.steps.all())
+    session = escalation.session
     return {
         "id": escalation.pk,
         "session_id": escalation.session_id,
+        "phone_masked": phone_masked(session.client_phone),
+        "operator": roles.display_name(session.operator) if session.operator else "",
+        "operator_id": session.operator_id,
+        "widened": _widened(escalation, steps),
         "status": escalation.status,
         "status_label": str(escalation.get_status_display()),
         "started_at": _iso(escalation.started_at),
@@ -50,10 +73,47 @@ def escalation_dict(escalation: Escalation) -> dict[str, Any]:
         "ended_at": _iso(escalation.ended_at),
         "outcome": escalation.outcome,
         "checkin": escalation.checkin.number,
-        "steps": [step_dict(s) for s in escalation.steps.all()],
+        "steps": [step_dict(s) for s in steps],
     }
 
 
 def escalations_open(*, session_id: int) -> list[Escalation]:
     open_ = Escalation.objects.filter(session_id=session_id).exclude(status=EscalationStatus.CLOSED)
     return list(open_.select_related("checkin").order_by("started_at"))
+
+
+def alarms_for(*, user: Any) -> list[dict[str, Any]]:
+    """Alarms on this operator's sessions, and any alarm nobody acknowledged in time."""
+    unclosed = Escalation.objects.exclude(status=EscalationStatus.CLOSED).select_related(
+        "session__operator", "checkin"
+    )
+    shown = []
+    for escalation in unclosed.order_by("started_at"):
+        alarm = escalation_dict(escalation)
+        if alarm["operator_id"] == user.pk or (
+            escalation.status == EscalationStatus.OPEN and alarm["widened"]
+        ):
+            shown.append(alarm)
+    return shown
+
+
+def dispatch_task(*, escalation: Escalation) -> dict[str, Any]:
+    """Everything the operator needs to call EMS. Personal data: callers record the read."""
+    plan = escalation.checkin.monitoring.plan_version
+    return {
+        "escalation": escalation.pk,
+        "region": plan.region.name if plan.region else "",
+        "dispatch_lines": dispatch_lines(region_id=plan.region_id),
+        "address": plan.address,
+        "unit": plan.unit,
+        "entry": plan.entry,
+        "landmarks": plan.landmarks,
+        "substances": plan.substances,
+        "amount": plan.amount,
+        "route": str(plan.get_route_display()) if plan.route else "",
+        "naloxone": str(plan.get_naloxone_display()) if plan.naloxone else "",
+        "others_nearby": plan.others_nearby,
+        "medical_notes": plan.medical_notes,
+        "practical_notes": plan.practical_notes,
+        "outcomes": [(v, str(label)) for v, label in EscalationOutcome.choices],
+    }

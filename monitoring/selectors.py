@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dispatch.models import PROBLEM_STATUSES
+from dispatch.selectors import alarms_for
 from monitoring.models import EVENT_LABELS, Message, Session, SessionEvent, SessionStatus
 from nors.lib import roles
 
@@ -43,6 +45,7 @@ def session_summary(session: Session) -> dict[str, Any]:
         "outcome": session.outcome,
         "client_code": session.client.code if session.client else None,
         "plan": _plan_badge(session),
+        "monitoring": monitoring_badge(session) if session.status == SessionStatus.ACTIVE else None,
     }
 
 
@@ -116,6 +119,32 @@ def dashboard_snapshot(*, user: Any) -> dict[str, Any]:
         "queue": [session_summary(s) for s in queue_list()],
         "mine": [session_summary(s) for s in sessions_of_operator(user=user)],
         "operators": operators_list(),
+        "alarms": alarms_for(user=user),
+        "timers": timers_state(),
+    }
+
+
+def timers_state() -> dict[str, Any]:
+    """When the timer engine last ran: a dashboard goes red if it stops."""
+    from monitoring.timers import heartbeat_last
+
+    return {
+        "last_run_at": _iso(heartbeat_last()),
+        "stale_after_seconds": settings.TIMER_STALE_SECONDS,
+    }
+
+
+def monitoring_badge(session: Session) -> dict[str, Any] | None:
+    from monitoring.models import CHECKIN_WAITING, Monitoring
+
+    monitoring = Monitoring.objects.filter(session=session, status="active").first()
+    if monitoring is None:
+        return None
+    waiting = monitoring.checkins.filter(status__in=CHECKIN_WAITING).first()
+    return {
+        "interval_seconds": monitoring.interval_seconds,
+        "next_due_at": _iso(waiting.due_at) if waiting else None,
+        "next_status": waiting.status if waiting else None,
     }
 
 

@@ -12,6 +12,19 @@ urlpatterns = [
     path("api/sessions/<int:session_id>/end/", views.end, name="session-end"),
     path("api/sessions/<int:session_id>/reply/", views.reply, name="session-reply"),
     path("api/sessions/<int:session_id>/phone/", views.reveal_phone, name="session-phone"),
+    path(
+        "api/sessions/<int:session_id>/monitoring/start/",
+        views.monitoring_start,
+        name="monitoring-start",
+    ),
+    path(
+        "api/sessions/<int:session_id>/monitoring/end/", views.monitoring_end, name="monitoring-end"
+    ),
+    path(
+        "api/sessions/<int:session_id>/monitoring/resume/",
+        views.monitoring_resume,
+        name="monitoring-resume",
+    ),
     path("review/", views.sessions_review, name="sessions-review"),
     path("review/sessions/<int:session_id>/", views.timeline, name="session-timeline"),
 ]

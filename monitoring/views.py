@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -7,10 +8,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from monitoring import selectors, services
+from monitoring import checkins, selectors, services
 from monitoring.models import Outcome, Session
 from nors.lib import roles
 from nors.lib.jsonapi import json_action
@@ -93,3 +95,46 @@ def sessions_review(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     sessions = Session.objects.select_related("operator").order_by("-opened_at")[:200]
     return render(request, "monitoring/review.html", {"sessions": sessions})
+
+
+def _monitoring(session_id: int) -> dict[str, Any]:
+    session = Session.objects.get(pk=session_id)
+    return {"session": selectors.session_summary(session), **selectors.monitoring_state(session)}
+
+
+def _minutes(data: dict[str, Any], name: str) -> int | None:
+    value = data.get(name)
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(_("Give the time in minutes."))
+    return round(value * 60)
+
+
+@json_action
+def monitoring_start(request: HttpRequest, session_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    interval = _minutes(data, "interval_minutes")
+    grace = data.get("grace_seconds")
+    ends_in = _minutes(data, "ends_in_minutes")
+    checkins.monitoring_start(
+        session_id=session_id,
+        user=request.user,
+        interval_seconds=interval,
+        grace_seconds=grace,
+        ends_at=timezone.now() + timedelta(seconds=ends_in) if ends_in else None,
+    )
+    return _monitoring(session_id)
+
+
+@json_action
+def monitoring_end(request: HttpRequest, session_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    checkins.monitoring_end_by_operator(session_id=session_id, user=request.user)
+    return _monitoring(session_id)
+
+
+@json_action
+def monitoring_resume(
+    request: HttpRequest, session_id: int, data: dict[str, Any]
+) -> dict[str, Any]:
+    checkins.monitoring_resume(session_id=session_id, user=request.user)
+    return _monitoring(session_id)

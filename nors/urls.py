@@ -14,5 +14,6 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("twilio/", include("dispatch.urls")),
     path("", include("clients.urls")),
+    path("", include("dispatch.api_urls")),
     path("", include("monitoring.urls")),
 ]

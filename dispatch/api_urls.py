@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from dispatch import views
+
+base = "api/sessions/<int:session_id>/alarm/"
+urlpatterns = [
+    path(f"{base}acknowledge/", views.acknowledge, name="alarm-acknowledge"),
+    path(f"{base}close/", views.close, name="alarm-close"),
+    path(f"{base}dispatch/", views.dispatch_task, name="alarm-dispatch-task"),
+]
