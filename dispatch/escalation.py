@@ -19,7 +19,9 @@ from django.utils.translation import gettext as _
 
 from clients.models import PlanVersion
 from clients.plans import Response
+from dispatch import calls
 from dispatch.models import (
+    CallPurpose,
     Escalation,
     EscalationOutcome,
     EscalationStatus,
@@ -118,9 +120,10 @@ def _alarm(escalation: Escalation, now: datetime) -> str:
     session = escalation.session
     body = texts.render(texts.CHECKIN_REPROMPT, session.language)
     session_services.session_send_automatic(session, body, at=now)
+    calls.client_check_queue(session=session, escalation_id=escalation.pk)
     if session.operator_id is not None:
         realtime.publish(realtime.user_group(session.operator_id), _alarm_payload(escalation))
-    return "alarm_raised_client_reprompted"
+    return "alarm_raised_client_texted_and_called"
 
 
 def _response(escalation: Escalation, now: datetime) -> str:
@@ -141,8 +144,15 @@ def _contacts_alert(escalation: Escalation, plan: PlanVersion, now: datetime) ->
             continue
         body = texts.render(texts.CONTACT_ALERT, contact.language, where=where, entry=plan.entry)
         outbound_sms_queue(to=contact.phone, body=body, session_id=escalation.session_id)
+        calls.outbound_call_queue(
+            to=contact.phone,
+            purpose=CallPurpose.CONTACT_ALERT,
+            twiml=calls.message_twiml(body, contact.language),
+            session_id=escalation.session_id,
+            escalation_id=escalation.pk,
+        )
         sent += 1
-    return f"contacts_texted:{sent}"
+    return f"contacts_texted_and_called:{sent}"
 
 
 def _ems_task(escalation: Escalation, plan: PlanVersion) -> str:

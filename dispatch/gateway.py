@@ -69,11 +69,31 @@ def sms_send(*, to: str, body: str, status_callback: str) -> SendResult:
             status_callback=status_callback,
         )
     except TwilioRestException as exc:
-        # Twilio's 4xx answers (bad number, opted out) will not change on retry; 429 and 5xx may.
-        temporary = exc.status == 429 or exc.status >= 500
-        raise SendError(
-            str(exc.msg), code=str(exc.code or exc.status), temporary=temporary
-        ) from exc
+        raise _rest_error(exc) from exc
     except requests.RequestException as exc:
         raise SendError(f"could not reach Twilio: {exc}", temporary=True) from exc
     return SendResult(sid=str(message.sid), status=str(message.status))
+
+
+def _rest_error(exc: TwilioRestException) -> SendError:
+    # Twilio's 4xx answers (bad number, opted out) will not change on retry; 429 and 5xx may.
+    temporary = exc.status == 429 or exc.status >= 500
+    return SendError(str(exc.msg), code=str(exc.code or exc.status), temporary=temporary)
+
+
+def call_create(*, to: str, twiml: str, status_callback: str) -> SendResult:
+    """Places a call that says `twiml`. Answering-machine detection tells voicemail apart."""
+    try:
+        call = client().calls.create(
+            to=to,
+            from_=settings.TWILIO_PHONE_NUMBER,
+            twiml=twiml,
+            status_callback=status_callback,
+            status_callback_event=["initiated", "ringing", "answered", "completed"],
+            machine_detection="Enable",
+        )
+    except TwilioRestException as exc:
+        raise _rest_error(exc) from exc
+    except requests.RequestException as exc:
+        raise SendError(f"could not reach Twilio: {exc}", temporary=True) from exc
+    return SendResult(sid=str(call.sid), status=str(call.status))

@@ -100,6 +100,8 @@ class StatusCallback(models.Model):
     twilio_sid = models.CharField(_("Twilio SID"), max_length=64)
     status = models.CharField(_("status"), max_length=20)
     error_code = models.CharField(_("error code"), max_length=16, blank=True)
+    # Calls only: "human", "machine_start"... when answering machine detection is on.
+    answered_by = models.CharField(_("answered by"), max_length=24, blank=True)
     received_at = models.DateTimeField(_("received at"))
     applied = models.BooleanField(_("applied"), default=False)
 
@@ -243,3 +245,97 @@ class EscalationStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} of escalation {self.escalation_id} ({self.status})"
+
+
+# -- automated voice calls ---------------------------------------------------------------------
+
+
+class CallStatus(models.TextChoices):
+    QUEUED = "queued", _("Waiting to call")
+    SENDING = "sending", _("Calling Twilio")
+    INITIATED = "initiated", _("Placed")
+    RINGING = "ringing", _("Ringing")
+    IN_PROGRESS = "in-progress", _("Answered")
+    COMPLETED = "completed", _("Ended")
+    BUSY = "busy", _("Busy")
+    NO_ANSWER = "no-answer", _("No answer")
+    FAILED = "failed", _("Failed")
+    CANCELED = "canceled", _("Cancelled")
+    UNCONFIRMED = "unconfirmed", _("Not confirmed")
+
+
+CALL_RANK = {
+    CallStatus.QUEUED: 0,
+    CallStatus.SENDING: 1,
+    CallStatus.INITIATED: 2,
+    CallStatus.RINGING: 3,
+    CallStatus.IN_PROGRESS: 4,
+    CallStatus.COMPLETED: 5,
+    CallStatus.BUSY: 5,
+    CallStatus.NO_ANSWER: 5,
+    CallStatus.FAILED: 5,
+    CallStatus.CANCELED: 5,
+    CallStatus.UNCONFIRMED: 5,
+}
+# A call that ended one of these ways reached nobody.
+CALL_UNANSWERED = {CallStatus.BUSY, CallStatus.NO_ANSWER, CallStatus.FAILED, CallStatus.CANCELED}
+
+
+class CallPurpose(models.TextChoices):
+    CLIENT_CHECK = "client_check", _("Call to the client: press a key if OK")
+    CONTACT_ALERT = "contact_alert", _("Call to the emergency contact")
+    DISPATCH_OPERATOR = "dispatch_operator", _("Dispatch call: the operator's leg")
+    DISPATCH_LINE = "dispatch_line", _("Dispatch call: the dispatch line's leg")
+
+
+class OutboundCall(models.Model):
+    """The outbox for automated calls: written before Twilio hears of it, placed once."""
+
+    to_phone = EncryptedTextField()
+    # What the call says can hold a location: encrypted like every other personal detail.
+    twiml = EncryptedTextField()
+    purpose = models.CharField(_("purpose"), max_length=20, choices=CallPurpose.choices)
+    session = models.ForeignKey(
+        "monitoring.Session", null=True, on_delete=models.PROTECT, related_name="outbound_calls"
+    )
+    escalation = models.ForeignKey(
+        "dispatch.Escalation", null=True, on_delete=models.PROTECT, related_name="calls"
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=CallStatus.choices, default=CallStatus.QUEUED
+    )
+    answered_by = models.CharField(_("answered by"), max_length=24, blank=True)
+    digits = models.CharField(_("key pressed"), max_length=8, blank=True)
+    twilio_sid = models.CharField(
+        _("Twilio SID"), max_length=64, unique=True, null=True, blank=True
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"))
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    error_code = models.CharField(_("error code"), max_length=16, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    updated_at = models.DateTimeField(_("updated at"))
+
+    class Meta:
+        verbose_name = _("outbound call")
+        verbose_name_plural = _("outbound calls")
+        indexes: ClassVar[list[Any]] = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"Outbound call {self.pk} ({self.purpose}, {self.status})"
+
+
+class OperatorPhone(models.Model):
+    """The number the console rings to put an operator into a dispatch call."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="dispatch_phone"
+    )
+    phone = EncryptedTextField(_("phone number"))
+
+    class Meta:
+        verbose_name = _("operator's phone")
+        verbose_name_plural = _("operators' phones")
+
+    def __str__(self) -> str:
+        return f"phone of {self.user_id}"

@@ -189,7 +189,9 @@ def outbox_sweep(*, now: datetime | None = None) -> dict[str, int]:
     stuck = OutboundSMS.objects.filter(status=OutboundStatus.SENDING, claimed_at__lt=stuck_before)
     # Counted by what this sweep changed: another sweeper may have got there first.
     unconfirmed = sum(_mark_unconfirmed(sms, now) for sms in stuck)
-    return {"requeued": len(due), "unconfirmed": unconfirmed}
+    from dispatch import calls
+
+    return {"requeued": len(due), "unconfirmed": unconfirmed, **calls.calls_sweep(now=now)}
 
 
 def _mark_unconfirmed(sms: OutboundSMS, now: datetime) -> bool:

@@ -20,3 +20,10 @@ def escalation_step_due(step_id: int) -> str:
     from dispatch import escalation
 
     return escalation.step_due(step_id=step_id)
+
+
+@shared_task(name="dispatch.tasks.place_outbound_call")
+def place_outbound_call(call_id: int) -> None:
+    from dispatch import calls
+
+    calls.outbound_call_place(call_id=call_id)

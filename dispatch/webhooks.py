@@ -10,12 +10,16 @@ from functools import wraps
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
+from django.utils import translation
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
+from twilio.twiml.voice_response import VoiceResponse
 
+from dispatch import calls
 from dispatch import services as dispatch_services
-from dispatch.models import TWILIO_TO_OUTBOUND
+from dispatch.models import TWILIO_TO_OUTBOUND, CallStatus
 from monitoring import services as monitoring_services
 from nors.lib import phones
 
@@ -110,3 +114,42 @@ def sms_status(request: HttpRequest) -> HttpResponse:
         raise BadWebhook("Malformed field: ErrorCode.")
     dispatch_services.status_callback_record(sid=sid, status=status, error_code=error_code)
     return _twiml()
+
+
+CALL_SID = re.compile(r"^CA[0-9a-fA-F]{32}$")
+ANSWERED_BY = re.compile(r"^[a-z_]{1,24}$")
+DIGITS = re.compile(r"^[0-9*#]{0,8}$")
+
+
+def _say_twiml(text: str) -> HttpResponse:
+    response = VoiceResponse()
+    response.say(text)
+    return HttpResponse(str(response), content_type="text/xml; charset=utf-8")
+
+
+@twilio_webhook
+def call_status(request: HttpRequest) -> HttpResponse:
+    sid = _field(request, "CallSid", CALL_SID)
+    status = _field(request, "CallStatus").lower()
+    if status not in CallStatus.values:
+        raise BadWebhook("Unknown CallStatus.")
+    answered_by = request.POST.get("AnsweredBy", "")
+    if answered_by and not ANSWERED_BY.match(answered_by):
+        raise BadWebhook("Malformed field: AnsweredBy.")
+    calls.call_status_record(sid=sid, status=status, answered_by=answered_by)
+    return _twiml()
+
+
+@twilio_webhook
+def call_gather(request: HttpRequest) -> HttpResponse:
+    call_id = request.GET.get("call", "")
+    if not call_id.isdigit():
+        raise BadWebhook("Missing or malformed call.")
+    digits = request.POST.get("Digits", "")
+    if not DIGITS.match(digits):
+        raise BadWebhook("Malformed field: Digits.")
+    call = calls.gather_record(call_id=int(call_id), digits=digits) if digits else None
+    if call is None or call.session is None:
+        return _twiml()
+    with translation.override(call.session.language):
+        return _say_twiml(gettext("Thank you. We will let your operator know you are OK."))

@@ -209,7 +209,7 @@ def test_after_the_wait_the_contact_is_texted_in_their_language_once(
     assert "4520 rue Saint-Denis" in alert and "buzzer 12" in alert
     step = ladder.steps.get(kind="response")
     assert step.done_at == start + timedelta(seconds=INTERVAL + GRACE + WAIT)
-    assert step.result == "contacts_texted:1,ems_task_shown_no_dispatch_line"
+    assert step.result == "contacts_texted_and_called:1,ems_task_shown_no_dispatch_line"
 
 
 def test_the_contact_was_reached_and_the_operator_closes_the_alarm(
