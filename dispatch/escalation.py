@@ -142,7 +142,12 @@ def _contacts_alert(escalation: Escalation, plan: PlanVersion, now: datetime) ->
     for contact in plan.contacts.all():
         if not contact.phone:
             continue
-        body = texts.render(texts.CONTACT_ALERT, contact.language, where=where, entry=plan.entry)
+        entry = (
+            texts.render(texts.CONTACT_ENTRY, contact.language, entry=plan.entry.rstrip("."))
+            if plan.entry
+            else ""
+        )
+        body = texts.render(texts.CONTACT_ALERT, contact.language, where=where, entry=entry)
         outbound_sms_queue(to=contact.phone, body=body, session_id=escalation.session_id)
         calls.outbound_call_queue(
             to=contact.phone,

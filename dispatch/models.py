@@ -174,7 +174,7 @@ class EscalationOutcome(models.TextChoices):
     CONTACT_REACHED = "contact_reached", _("Contact reached")
     CLIENT_OK = "client_ok", _("Client found OK")
     FALSE_ALARM = "false_alarm", _("False alarm")
-    UNKNOWN = "unknown", _("Unknown")
+    UNKNOWN = "unknown", _("Outcome unknown")
 
 
 class Escalation(models.Model):

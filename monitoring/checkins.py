@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from clients.models import PlanStatus
@@ -32,8 +32,8 @@ from nors.lib.jsonapi import Conflict
 
 log = logging.getLogger(__name__)
 
-MIN_INTERVAL, MAX_INTERVAL = 60, 30 * 60
-MIN_GRACE, MAX_GRACE = 10, 10 * 60
+MAX_INTERVAL = 30 * 60
+MAX_GRACE = 10 * 60
 
 
 class MonitoringConflict(Conflict):
@@ -90,13 +90,13 @@ def monitoring_start(
     """Check-ins begin. The plan in force must be ready: it says what to do if they stop."""
     interval = _whole_seconds(
         interval_seconds if interval_seconds is not None else settings.CHECKIN_INTERVAL_SECONDS,
-        MIN_INTERVAL,
+        int(settings.CHECKIN_MIN_INTERVAL_SECONDS),
         MAX_INTERVAL,
         _("Choose a check-in interval from 1 to 30 minutes."),
     )
     grace = _whole_seconds(
         grace_seconds if grace_seconds is not None else settings.CHECKIN_GRACE_SECONDS,
-        MIN_GRACE,
+        int(settings.CHECKIN_MIN_GRACE_SECONDS),
         MAX_GRACE,
         _("Choose a grace period from 10 seconds to 10 minutes."),
     )
@@ -122,7 +122,8 @@ def monitoring_start(
         except IntegrityError:
             raise MonitoringConflict(_("Check-ins are already running for this session.")) from None
         checkin = _schedule(monitoring, number=1, prompt_at=now + timedelta(seconds=interval))
-        body = texts.render(texts.MONITORING_STARTED, session.language, minutes=_minutes(interval))
+        minutes = _minutes(interval, session.language)
+        body = texts.render(texts.MONITORING_STARTED, session.language, minutes=minutes)
         services.session_send_automatic(session, body, at=now)
         services.session_event(
             session,
@@ -137,9 +138,12 @@ def monitoring_start(
         return monitoring
 
 
-def _minutes(seconds: int) -> str:
-    minutes = seconds / 60
-    return f"{minutes:g}" if minutes < 10 else str(round(minutes))
+def _minutes(seconds: int, language: str) -> str:
+    """Minutes as the client's language writes them: 1.5 in English, 1,5 in French."""
+    minutes = round(seconds / 60, 1)
+    value: float = int(minutes) if minutes.is_integer() else minutes
+    with translation.override(language):
+        return formats.number_format(value, use_l10n=True)
 
 
 def monitoring_end(

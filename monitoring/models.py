@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from nors.lib.fields import EncryptedTextField
 
@@ -195,7 +196,7 @@ class PersonalDataAccess(models.Model):
 
 
 class MonitoringStatus(models.TextChoices):
-    ACTIVE = "active", _("Monitoring")
+    ACTIVE = "active", pgettext_lazy("monitoring status", "Check-ins running")
     ENDED = "ended", _("Ended")
 
 

@@ -15,7 +15,7 @@ AUTO_REPLY = _(
 )
 MONITORING_STARTED = _(
     "OK, we're with you. We'll text you every %(minutes)s min: reply anything to say you're "
-    "OK. Text DONE when you're finished."
+    "OK. Text DONE to stop check-ins."
 )
 CHECKIN_PROMPT = _("Checking in: are you OK? Reply with anything.")
 CHECKIN_REPROMPT = _(
@@ -25,9 +25,11 @@ MONITORING_ENDED = _("Check-ins have ended. Take care, and text us any time.")
 # The client is anonymous to the line: the contact knows who named them.
 CONTACT_ALERT = _(
     "Overdose response line: the person who named you as their emergency contact is not "
-    "answering and may need help now. They are at %(where)s. %(entry)s Please go now, and "
-    "call 911 if they do not respond."
+    "answering and may need help now. Address: %(where)s.%(entry)s Please go now, and call "
+    "911 if they do not respond."
 )
+# Added to CONTACT_ALERT only when the plan says how to get in.
+CONTACT_ENTRY = _(" Getting in: %(entry)s.")
 SUPERVISOR_ALERT = _(
     "Overdose response console: an alarm on session %(session)s has not been acknowledged "
     "for %(minutes)s min."

@@ -118,10 +118,17 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 OUTBOX_SWEEP_SECONDS = env.float("OUTBOX_SWEEP_SECONDS", default=5.0)
 # Check-ins and the escalation ladder. Every deadline is a database row; a countdown task is
 # the precise path and the sweeper, every TIMER_SWEEP_SECONDS, catches whatever it missed.
+# Operators choose 1 to 30 minutes; tests and training may allow shorter intervals.
+CHECKIN_MIN_INTERVAL_SECONDS = config.seconds(
+    env, "CHECKIN_MIN_INTERVAL_SECONDS", default=60, low=1, high=1800
+)
+CHECKIN_MIN_GRACE_SECONDS = config.seconds(
+    env, "CHECKIN_MIN_GRACE_SECONDS", default=10, low=1, high=600
+)
 CHECKIN_INTERVAL_SECONDS = config.seconds(
     env, "CHECKIN_INTERVAL_SECONDS", default=180, low=60, high=1800
 )
-CHECKIN_GRACE_SECONDS = config.seconds(env, "CHECKIN_GRACE_SECONDS", default=60, low=10, high=600)
+CHECKIN_GRACE_SECONDS = config.seconds(env, "CHECKIN_GRACE_SECONDS", default=60, low=1, high=600)
 ESCALATION_RESPONSE_WAIT_SECONDS = config.seconds(
     env, "ESCALATION_RESPONSE_WAIT_SECONDS", default=60, low=0, high=900
 )

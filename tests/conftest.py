@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth.models import User
 
 from monitoring.demo import roles_ensure
@@ -26,6 +27,15 @@ def _user(username: str, *, operator: bool = False, supervisor: bool = False) ->
         user.is_staff = True  # the admin site itself only lets staff in
         user.save(update_fields=["is_staff"])
     return user
+
+
+@pytest.fixture(autouse=True)
+def _language_reset() -> Iterator[None]:
+    """A request in French leaves the thread in French; each test starts in the default."""
+    from django.utils import translation
+
+    yield
+    translation.activate(django_settings.LANGUAGE_CODE)
 
 
 @pytest.fixture
@@ -75,7 +85,15 @@ class LiveStack:
 
 
 @pytest.fixture
-def live_stack(transactional_db: Any, settings: Any) -> Iterator[LiveStack]:
+def live_stack_env() -> dict[str, str]:
+    """Extra environment for the live stack's processes. A test module may override it."""
+    return {}
+
+
+@pytest.fixture
+def live_stack(
+    transactional_db: Any, settings: Any, live_stack_env: dict[str, str]
+) -> Iterator[LiveStack]:
     """The whole console for real: the sandbox, daphne serving the console, a Celery worker.
 
     All of it runs against the test database, so a test can set up and inspect rows directly.
@@ -95,6 +113,7 @@ def live_stack(transactional_db: Any, settings: Any) -> Iterator[LiveStack]:
             PUBLIC_BASE_URL=console_url,
             TWILIO_API_BASE_URL=box.base_url,
             TWILIO_AUTH_TOKEN=settings.TWILIO_AUTH_TOKEN,
+            **live_stack_env,
         )
         # Tasks left on the test queue by earlier tests name rows that no longer exist.
         celery_app.control.purge()
