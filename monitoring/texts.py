@@ -35,6 +35,11 @@ SUPERVISOR_ALERT = _(
     "for %(minutes)s min."
 )
 
+TIMERS_STOPPED = _(
+    "Overdose response console: the check-in timers have stopped. Alarms may not fire. "
+    "Check the worker and beat now."
+)
+
 
 def render(text: Promise, language: str, **values: Any) -> str:
     with translation.override(language):

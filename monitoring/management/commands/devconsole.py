@@ -51,6 +51,8 @@ class Command(BaseCommand):
             "web": f"-m daphne -b {host} -p {port} nors.asgi:application",
             "worker": "-m celery -A nors worker --loglevel WARNING --concurrency 2",
             "beat": "-m celery -A nors beat --loglevel WARNING",
+            # Watches beat's timer sweeper from outside Celery.
+            "watchdog": "manage.py timer_watchdog",
         }
         if not options["no_sandbox"]:
             commands["sandbox"] = f"-m sandbox --host {host} --port {sandbox_port}"

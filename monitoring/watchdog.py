@@ -1,0 +1,58 @@
+"""Watches the timer engine from outside it. If the sweeper stops, the supervisor on call is
+texted straight through Twilio: not through the outbox, the worker or beat, which may be
+what stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
+from dispatch import gateway
+from monitoring import texts
+from monitoring.models import TimerHeartbeat
+from monitoring.timers import heartbeat_last
+
+log = logging.getLogger(__name__)
+
+ALERTED = "watchdog_alerted"
+
+
+def _alerted_at() -> datetime | None:
+    row = TimerHeartbeat.objects.filter(name=ALERTED).first()
+    return row.last_run_at if row else None
+
+
+def watchdog_check(*, now: datetime | None = None, started_at: datetime) -> str:
+    """One look at the heartbeat: "ok", "stale_alerted", "stale_already_alerted", or
+    "stale_no_number". Alerts once per outage; a fresh heartbeat ends the outage."""
+    now = now or timezone.now()
+    stale_after = timedelta(seconds=settings.TIMER_STALE_SECONDS)
+    last = heartbeat_last()
+    # A console that never swept at all is stale too, once it has had time to start.
+    if (last or started_at) > now - stale_after:
+        TimerHeartbeat.objects.filter(name=ALERTED).delete()
+        return "ok"
+    if _alerted_at() is not None:
+        return "stale_already_alerted"
+    phone = settings.SUPERVISOR_ON_CALL_PHONE
+    if not phone:
+        log.error("the timer sweeper has stopped and SUPERVISOR_ON_CALL_PHONE is not set")
+        return "stale_no_number"
+    body = texts.render(texts.TIMERS_STOPPED, settings.LANGUAGE_CODE)
+    try:
+        gateway.sms_send(
+            to=phone,
+            body=body,
+            status_callback=gateway.status_callback_url(reverse("twilio-sms-status")),
+        )
+    except gateway.SendError:
+        log.exception("could not text the supervisor on call that the timers stopped")
+        return "stale_send_failed"
+    TimerHeartbeat.objects.update_or_create(name=ALERTED, defaults={"last_run_at": now})
+    log.error("the timer sweeper has stopped: texted the supervisor on call")
+    return "stale_alerted"
