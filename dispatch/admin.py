@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from dispatch.models import OutboundSMS, Region, StatusCallback
+from dispatch.models import DispatchLine, OperatorPhone, OutboundSMS, Region, StatusCallback
 from nors.lib.admin import ReadOnlyAdmin, SupervisorEditsAdmin
 
 
@@ -35,3 +35,15 @@ class RegionAdmin(SupervisorEditsAdmin):
     list_display = ("name", "active")
     list_filter = ("active",)
     search_fields = ("name",)
+
+
+@admin.register(DispatchLine)
+class DispatchLineAdmin(SupervisorEditsAdmin):
+    list_display = ("region", "name", "phone", "last_verified", "active")
+    list_filter = ("active", "region")
+    search_fields = ("name", "region__name")
+
+
+@admin.register(OperatorPhone)
+class OperatorPhoneAdmin(SupervisorEditsAdmin):
+    list_display = ("user",)

@@ -9,4 +9,5 @@ urlpatterns = [
     path(f"{base}acknowledge/", views.acknowledge, name="alarm-acknowledge"),
     path(f"{base}close/", views.close, name="alarm-close"),
     path(f"{base}dispatch/", views.dispatch_task, name="alarm-dispatch-task"),
+    path(f"{base}call/", views.dispatch_call, name="alarm-dispatch-call"),
 ]

@@ -282,3 +282,62 @@ def calls_sweep(*, now: datetime) -> dict[str, int]:
                 call.refresh_from_db()
                 _ended(call, now)
     return {"calls_requeued": len(due), "calls_unconfirmed": unconfirmed}
+
+
+# -- the dispatch call: the operator and the region's dispatch line in one conference --------
+
+
+class DispatchCallRefused(Exception):
+    pass
+
+
+LIVE = (
+    CallStatus.QUEUED,
+    CallStatus.SENDING,
+    CallStatus.INITIATED,
+    CallStatus.RINGING,
+    CallStatus.IN_PROGRESS,
+)
+
+
+def dispatch_call_place(*, escalation: Any, user: Any, line: dict[str, Any]) -> str:
+    """Rings the operator and the dispatch line into one conference. Returns its name."""
+    from dispatch.models import OperatorPhone
+    from monitoring import services as session_services
+    from nors.lib import phones
+
+    mine = OperatorPhone.objects.filter(user=user).first()
+    if mine is None:
+        raise DispatchCallRefused(
+            _("Your phone number for dispatch calls is not set: ask a supervisor.")
+        )
+    try:
+        line_phone = phones.normalize(line["phone"])
+    except phones.InvalidPhoneNumber as exc:
+        raise DispatchCallRefused(
+            _("This dispatch line's number is not valid: tell a supervisor.")
+        ) from exc
+    name = f"alarm-{escalation.pk}"
+    with transaction.atomic():
+        busy = OutboundCall.objects.select_for_update().filter(
+            escalation=escalation, purpose=CallPurpose.DISPATCH_LINE, status__in=LIVE
+        )
+        if busy.exists():
+            raise DispatchCallRefused(_("A dispatch call is already under way for this alarm."))
+        common = {"session_id": escalation.session_id, "escalation_id": escalation.pk}
+        outbound_call_queue(
+            to=mine.phone,
+            purpose=CallPurpose.DISPATCH_OPERATOR,
+            twiml=conference_twiml(name, operator=True),
+            **common,
+        )
+        outbound_call_queue(
+            to=line_phone,
+            purpose=CallPurpose.DISPATCH_LINE,
+            twiml=conference_twiml(name, operator=False),
+            **common,
+        )
+        session_services.session_event(
+            escalation.session, "dispatch_call", at=timezone.now(), actor=user, line=line["name"]
+        )
+    return name

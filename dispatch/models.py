@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -151,6 +152,14 @@ class DispatchLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.region})"
+
+    def clean(self) -> None:
+        from nors.lib import phones
+
+        try:
+            phones.normalize(self.phone)
+        except phones.InvalidPhoneNumber:
+            raise ValidationError({"phone": _("Enter the line's 10-digit number.")}) from None
 
 
 # -- the escalation ladder ---------------------------------------------------------------------

@@ -8,11 +8,11 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from dispatch import escalation, selectors
+from dispatch import calls, escalation, selectors
 from dispatch.models import Escalation
 from monitoring import services as session_services
 from monitoring.models import PersonalDataAccess
-from nors.lib.jsonapi import json_action
+from nors.lib.jsonapi import Conflict, json_action
 
 
 def _escalation(session_id: int, data: dict[str, Any]) -> Escalation:
@@ -51,3 +51,19 @@ def dispatch_task(request: HttpRequest, session_id: int, data: dict[str, Any]) -
         user=user, session=session, field="dispatch_task", at=timezone.now()
     )
     return {"task": selectors.dispatch_task(escalation=found)}
+
+
+@json_action
+def dispatch_call(request: HttpRequest, session_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    """One click: the console rings the operator and the dispatch line into one conference."""
+    found = _escalation(session_id, data)
+    session_services.session_of_owner(session_id=session_id, user=request.user)
+    index = data.get("line", 0)
+    lines = selectors.dispatch_lines(region_id=found.checkin.monitoring.plan_version.region_id)
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(lines):
+        raise ValueError(_("Choose a dispatch line from the list."))
+    try:
+        name = calls.dispatch_call_place(escalation=found, user=request.user, line=lines[index])
+    except calls.DispatchCallRefused as exc:
+        raise Conflict(str(exc)) from exc
+    return {"call": {"status": "calling", "conference": name}}

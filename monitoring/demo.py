@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ImproperlyConfigured
 
-from dispatch.models import Region
+from dispatch.models import DispatchLine, OperatorPhone, Region
 from nors.lib import roles
 
 
@@ -45,6 +45,8 @@ def demo_accounts_seed() -> tuple[DemoLogin, ...]:
         user.groups.add(operators)
         if login.role == "supervisor":
             user.groups.add(supervisors)
+        phone = f"+1514555{9000 + DEMO_LOGINS.index(login)}"
+        OperatorPhone.objects.update_or_create(user=user, defaults={"phone": phone})
     return DEMO_LOGINS
 
 
@@ -55,6 +57,11 @@ DEMO_REGIONS = ("Halifax", "Montréal", "Toronto", "Vancouver", "Winnipeg")
 def demo_regions_seed() -> tuple[str, ...]:
     if not settings.DEBUG:
         raise ImproperlyConfigured("DEBUG: demo regions are only seeded when DEBUG is on")
-    for name in DEMO_REGIONS:
-        Region.objects.get_or_create(name=name)
+    for i, name in enumerate(DEMO_REGIONS):
+        region, _ = Region.objects.get_or_create(name=name)
+        # Sandbox numbers: in the demo, "calling dispatch" rings the local Twilio sandbox.
+        DispatchLine.objects.get_or_create(
+            region=region,
+            defaults={"name": f"{name} EMS dispatch (demo)", "phone": f"+1514555{9100 + i}"},
+        )
     return DEMO_REGIONS

@@ -41,6 +41,8 @@ class Command(BaseCommand):
         env.setdefault("PUBLIC_BASE_URL", f"http://{host}:{port}")
         env.setdefault("TWILIO_API_BASE_URL", f"http://{host}:{sandbox_port}")
         env.setdefault("SANDBOX_PORT", str(sandbox_port))
+        # The demo supervisor on call is a sandbox number too.
+        env.setdefault("SUPERVISOR_ON_CALL_PHONE", "+15145559002")
         env["PYTHONUNBUFFERED"] = "1"
         return env
 
