@@ -121,8 +121,7 @@ def _alarm(escalation: Escalation, now: datetime) -> str:
     body = texts.render(texts.CHECKIN_REPROMPT, session.language)
     session_services.session_send_automatic(session, body, at=now)
     calls.client_check_queue(session=session, escalation_id=escalation.pk)
-    if session.operator_id is not None:
-        realtime.publish(realtime.user_group(session.operator_id), _alarm_payload(escalation))
+    _publish_alarm(escalation)
     return "alarm_raised_client_texted_and_called"
 
 
@@ -162,9 +161,7 @@ def _contacts_alert(escalation: Escalation, plan: PlanVersion, now: datetime) ->
 
 def _ems_task(escalation: Escalation, plan: PlanVersion) -> str:
     lines = dispatch_lines(region_id=plan.region_id)
-    payload = _alarm_payload(escalation) | {"dispatch_task": True}
-    if escalation.session.operator_id is not None:
-        realtime.publish(realtime.user_group(escalation.session.operator_id), payload)
+    _publish_alarm(escalation, dispatch_task=True)
     return "ems_task_shown" if lines else "ems_task_shown_no_dispatch_line"
 
 
@@ -220,13 +217,25 @@ def escalations_client_responded(*, session: Session, now: datetime) -> bool:
     return stopped
 
 
-def escalations_wind_down(*, session: Session, now: datetime, reason: str) -> None:
-    """Monitoring ended while a ladder was running: its remaining steps are not needed."""
-    for escalation in Escalation.objects.filter(session=session, status=EscalationStatus.OPEN):
+def escalations_wind_down(
+    *, session: Session, now: datetime, reason: str, close_as: str = ""
+) -> None:
+    """Monitoring ended while a ladder was running: its remaining steps are not needed. When
+    the whole session ends, its alarms are closed too, with what the session's outcome says."""
+    unclosed = Escalation.objects.filter(session=session).exclude(status=EscalationStatus.CLOSED)
+    for escalation in unclosed:
         if _cancel(escalation):
             session_services.session_event(
                 session, "escalation_steps_cancelled", at=now, reason=reason
             )
+        if close_as and Escalation.objects.filter(pk=escalation.pk).exclude(
+            status=EscalationStatus.CLOSED
+        ).update(status=EscalationStatus.CLOSED, outcome=close_as, ended_at=now):
+            escalation.refresh_from_db()
+            session_services.session_event(
+                session, "escalation_closed", at=now, outcome=close_as, reason=reason
+            )
+            _publish(escalation)
 
 
 def escalation_hurry(*, session_id: int, now: datetime | None = None) -> bool:
@@ -290,6 +299,14 @@ def _alarm_payload(escalation: Escalation) -> dict[str, Any]:
     from dispatch.selectors import escalation_dict
 
     return {"type": "alarm", "escalation": escalation_dict(escalation)}
+
+
+def _publish_alarm(escalation: Escalation, **extra: Any) -> None:
+    """To the session's operator; with nobody holding the session, to every operator."""
+    payload = _alarm_payload(escalation) | extra
+    operator_id = escalation.session.operator_id
+    group = realtime.user_group(operator_id) if operator_id else realtime.DASHBOARD_GROUP
+    realtime.publish(group, payload)
 
 
 def _publish(escalation: Escalation) -> None:

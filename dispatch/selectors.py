@@ -48,7 +48,10 @@ def dispatch_lines(*, region_id: int | None) -> list[dict[str, Any]]:
 
 
 def _widened(escalation: Escalation, steps: list[EscalationStep]) -> bool:
-    return escalation.acknowledged_at is None and any(
+    """Shown to every operator: nobody acknowledged it in time, or nobody holds the session."""
+    if escalation.acknowledged_at is not None:
+        return False
+    return escalation.session.operator_id is None or any(
         s.kind == StepKind.WIDEN_SHIFT and s.status == StepStatus.DONE for s in steps
     )
 

@@ -147,7 +147,12 @@ def _minutes(seconds: int, language: str) -> str:
 
 
 def monitoring_end(
-    *, monitoring_id: int, reason: str, user: Any = None, now: datetime | None = None
+    *,
+    monitoring_id: int,
+    reason: str,
+    user: Any = None,
+    now: datetime | None = None,
+    close_alarms_as: str = "",
 ) -> bool:
     """Check-ins stop and the client gets a closing text. False if it had already ended."""
     now = now or timezone.now()
@@ -164,7 +169,9 @@ def monitoring_end(
         session = monitoring.session
         from dispatch import escalation
 
-        escalation.escalations_wind_down(session=session, now=now, reason="monitoring_ended")
+        escalation.escalations_wind_down(
+            session=session, now=now, reason=reason, close_as=close_alarms_as
+        )
         body = texts.render(texts.MONITORING_ENDED, session.language)
         services.session_send_automatic(session, body, at=now)
         services.session_event(session, "monitoring_ended", at=now, actor=user, reason=reason)

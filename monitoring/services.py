@@ -253,6 +253,11 @@ def session_claim(*, session_id: int, user: Any) -> Session:
 def session_release(*, session_id: int, user: Any) -> Session:
     session = _get(session_id)
     _require_owner(session, user)
+    from monitoring import checkins
+
+    if checkins.active_monitoring(session) is not None:
+        # Someone must hold a monitored session: alarms go to its operator.
+        raise SessionConflict(_("End check-ins or transfer the session before releasing it."))
     now = timezone.now()
     return _transition(
         session,
@@ -304,7 +309,11 @@ def session_end(*, session_id: int, user: Any, outcome: str) -> Session:
     monitoring = checkins.active_monitoring(session)
     if monitoring is not None:
         checkins.monitoring_end(
-            monitoring_id=monitoring.pk, reason=MonitoringEnd.SESSION, user=user, now=now
+            monitoring_id=monitoring.pk,
+            reason=MonitoringEnd.SESSION,
+            user=user,
+            now=now,
+            close_alarms_as="ems_sent" if outcome == Outcome.EMS_DISPATCHED else "unknown",
         )
     return _transition(
         session,

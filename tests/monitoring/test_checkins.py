@@ -361,3 +361,36 @@ def test_every_step_is_on_the_timeline_with_planned_and_actual_times(
     assert response.at == start + timedelta(seconds=INTERVAL + GRACE + WAIT + 4)
     assert kinds(session).count("checkin_missed") == 1
     assert EscalationStep.objects.filter(status="done").count() == 2
+
+
+def test_a_monitored_session_cannot_be_released(
+    monitored: Monitoring, session: Session, operator: Any
+) -> None:
+    from monitoring import services
+
+    with pytest.raises(services.SessionConflict, match="End check-ins"):
+        services.session_release(session_id=session.pk, user=operator)
+
+
+def test_ending_the_session_closes_its_alarms_with_its_outcome(
+    monitored: Monitoring, start: datetime, session: Session, operator: Any
+) -> None:
+    from monitoring import services
+
+    ladder = silent_until_missed(start)
+    services.session_end(session_id=session.pk, user=operator, outcome="ems_dispatched")
+    ladder.refresh_from_db()
+    assert (ladder.status, ladder.outcome) == (EscalationStatus.CLOSED, "ems_sent")
+    assert set(steps(ladder).values()) == {"done", "cancelled"}
+    assert Monitoring.objects.get().end_reason == "session"
+
+
+def test_an_alarm_on_a_session_nobody_holds_goes_to_every_operator(
+    monitored: Monitoring, start: datetime, session: Session, operator2: Any
+) -> None:
+    from monitoring import selectors
+
+    Session.objects.filter(pk=session.pk).update(operator=None)
+    ladder = silent_until_missed(start)
+    shown = selectors.dashboard_snapshot(user=operator2)["alarms"]
+    assert [(a["id"], a["widened"]) for a in shown] == [(ladder.pk, True)]
