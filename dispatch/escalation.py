@@ -310,7 +310,6 @@ def _publish_alarm(escalation: Escalation, **extra: Any) -> None:
 
 
 def _publish(escalation: Escalation) -> None:
-    payload = _alarm_payload(escalation)
-    realtime.publish(realtime.session_group(escalation.session_id), payload)
-    if escalation.session.operator_id is not None:
-        realtime.publish(realtime.user_group(escalation.session.operator_id), payload)
+    # To every dashboard: each shows what is its own or widened (an alarm holds no personal
+    # data), and an acknowledgement clears the banner everywhere at once.
+    realtime.publish(realtime.DASHBOARD_GROUP, _alarm_payload(escalation))

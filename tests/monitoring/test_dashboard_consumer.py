@@ -156,3 +156,41 @@ async def test_it_answers_a_resync_with_a_fresh_snapshot(operator: Any) -> None:
     snapshot = await _receive_type(communicator, "snapshot")
     assert len(snapshot["queue"]) == 1
     await communicator.disconnect()
+
+
+def _missed_checkin(operator: Any) -> int:
+    from django.utils import timezone
+
+    from clients import services as plan_services
+    from clients.plans import PlanFields
+    from dispatch.models import Escalation, Region
+    from monitoring import checkins, timers
+
+    session = session_make("+15145550777", status=SessionStatus.ACTIVE, operator=operator)
+    region = Region.objects.create(name="Montréal")
+    plan = PlanFields(address="4520 rue Saint-Denis", region=region.pk, response="ems")
+    plan_services.plan_version_save(session_id=session.pk, user=operator, fields=plan, ready=True)
+    checkins.monitoring_start(session_id=session.pk, user=operator, interval_seconds=60)
+    # Instead of waiting (or travelling in time, which would expire the in-memory layer's
+    # messages), the prompt and then the end of grace are made due now.
+    for _step in ("prompt", "grace"):
+        session.checkins.update(due_at=timezone.now())
+        timers.timers_sweep()
+    return Escalation.objects.get().pk
+
+
+async def test_a_missed_check_in_raises_the_alarm_on_the_operators_dashboard(
+    operator: Any, operator2: Any
+) -> None:
+    mine, _ = await _snapshot_for(operator)
+    other, _ = await _snapshot_for(operator2)
+    alarm_id = await database_sync_to_async(_missed_checkin)(operator)
+    alarm = await _receive_type(mine, "alarm")
+    assert alarm["escalation"]["id"] == alarm_id
+    assert alarm["escalation"]["operator_id"] == operator.pk
+    assert "Saint-Denis" not in str(alarm)  # the location is only in the audited task
+    # Another operator's dashboard hears of it, but it is not theirs until it widens.
+    seen = [e for e in await _drain(other) if e["type"] == "alarm"]
+    assert seen and not any(e["escalation"]["widened"] for e in seen)
+    await mine.disconnect()
+    await other.disconnect()
