@@ -132,6 +132,20 @@ EVENT_LABELS = {
     "client_linked": _("Client code linked"),
     "plan_in_force": _("Plan version put in force"),
     "plan_confirmed": _("Plan read back and confirmed"),
+    "monitoring_started": _("Check-ins started"),
+    "monitoring_resumed": _("Check-ins resumed"),
+    "monitoring_ended": _("Check-ins ended"),
+    "checkin_prompted": _("Check-in prompt sent"),
+    "checkin_answered": _("Check-in answered"),
+    "checkin_missed": _("Check-in missed"),
+    "escalation_step": _("Escalation step"),
+    "escalation_stopped": _("Escalation stopped: the client responded"),
+    "escalation_steps_cancelled": _("Remaining escalation steps cancelled"),
+    "escalation_closed": _("Alarm closed"),
+    "alarm_acknowledged": _("Alarm acknowledged"),
+    "call_ended": _("Automated call ended"),
+    "client_pressed_key": _("The client pressed a key: they are OK"),
+    "dispatch_call": _("Dispatch call placed"),
 }
 
 

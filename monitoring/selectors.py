@@ -177,6 +177,38 @@ def _event_detail(event: SessionEvent) -> str:
         return detail
     if event.kind == "plan_confirmed":
         return _("Version %(number)s") % {"number": data.get("version", "")}
+    return _ladder_detail(event)
+
+
+def _clock(iso: Any) -> str:
+    """The time part of a stored ISO timestamp, to the second, for planned-versus-actual."""
+    if not isinstance(iso, str):
+        return ""
+    moment = datetime.fromisoformat(iso)
+    return timezone.localtime(moment).strftime("%H:%M:%S")
+
+
+def _ladder_detail(event: SessionEvent) -> str:
+    data = event.data
+    if event.kind == "escalation_step":
+        from dispatch.models import StepKind
+
+        step = data.get("step", "")
+        label = StepKind(step).label if step in StepKind.values else step
+        return _("%(step)s, planned for %(planned)s: %(result)s") % {
+            "step": label,
+            "planned": _clock(data.get("planned_at")),
+            "result": data.get("result", ""),
+        }
+    if event.kind in ("checkin_prompted", "checkin_missed", "checkin_answered"):
+        detail = _("Check-in %(number)s") % {"number": data.get("number", "")}
+        if data.get("planned_at"):
+            detail += " · " + _("planned for %(planned)s") % {"planned": _clock(data["planned_at"])}
+        return detail
+    if event.kind == "call_ended":
+        return f"{data.get('purpose', '')}: {data.get('status', '')} {data.get('answered_by', '')}"
+    if event.kind in ("escalation_closed", "monitoring_ended"):
+        return str(data.get("outcome") or data.get("reason") or "")
     return ""
 
 

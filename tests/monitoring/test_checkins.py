@@ -394,3 +394,16 @@ def test_an_alarm_on_a_session_nobody_holds_goes_to_every_operator(
     ladder = silent_until_missed(start)
     shown = selectors.dashboard_snapshot(user=operator2)["alarms"]
     assert [(a["id"], a["widened"]) for a in shown] == [(ladder.pk, True)]
+
+
+def test_supervisors_read_each_step_with_its_planned_time_and_result(
+    monitored: Monitoring, start: datetime, session: Session, supervisor: Any
+) -> None:
+    silent_until_missed(start)
+    reviewer = HttpClient()
+    reviewer.force_login(supervisor)
+    page = reviewer.get(f"/review/sessions/{session.pk}/").content.decode()
+    assert "Check-ins started" in page and "Check-in missed" in page
+    planned = timezone.localtime(start + timedelta(seconds=INTERVAL + GRACE)).strftime("%H:%M:%S")
+    assert f"planned for {planned}: alarm_raised_client_texted_and_called" in page
+    assert "Saint-Denis" not in page
