@@ -6,6 +6,8 @@
 /* global gettext, ngettext */
 
 import { postJson } from "./api.js";
+import * as alarms from "./alarms.js";
+import * as checkins from "./checkins.js";
 import { clockTime, fmt, h, setText } from "./dom.js";
 import * as plan from "./plan.js";
 
@@ -16,6 +18,9 @@ const LONG_WAIT_MS = 2 * 60_000;
 const REMINDER_MS = 2 * 60_000;
 const NEW_HIGHLIGHT_MS = 15_000;
 const MIN_CHIME_GAP_MS = 3_000;
+const ALARM_REPEAT_MS = 4_000;
+const OVERDUE_GRACE_MS = 1_500;
+const OVERDUE_FIRST_GAP_MS = 2_000;
 const MAX_REPLY_CHARS = 1600;
 const THEME_KEY = "nors-theme";
 const SOUND_KEY = "nors-sound";
@@ -52,8 +57,12 @@ function toggleClass(el, name, on) {
 // server's clock even when the operator's computer is off by a few minutes.
 let clockOffsetMs = 0;
 
+function serverNow() {
+  return Date.now() + clockOffsetMs;
+}
+
 function since(iso) {
-  return iso ? Math.max(0, Date.now() + clockOffsetMs - Date.parse(iso)) : 0;
+  return iso ? Math.max(0, serverNow() - Date.parse(iso)) : 0;
 }
 
 function duration(ms) {
@@ -166,6 +175,57 @@ function chime(kind) {
     osc.start(t);
     osc.stop(t + 0.65);
   });
+}
+
+// The alarm: harsher and louder than the chimes, and repeated every ALARM_REPEAT_MS for as
+// long as an alarm waits to be acknowledged. With sound off, the banner and title still say it.
+const alarmSound = { last: 0, nodes: new Set() };
+
+function alarmTone() {
+  alarmSound.last = performance.now();
+  if (!sound.on) return;
+  if (!audioReady()) {
+    renderSoundHint();
+    return;
+  }
+  const ctx = sound.ctx;
+  const start = ctx.currentTime + 0.02;
+  for (let i = 0; i < 6; i += 1) {
+    const osc = ctx.createOscillator();
+    const gain = ctx.createGain();
+    const t = start + i * 0.22;
+    osc.type = "square";
+    osc.frequency.value = i % 2 ? 659.25 : 987.77;
+    gain.gain.setValueAtTime(0.0001, t);
+    gain.gain.exponentialRampToValueAtTime(0.12, t + 0.02);
+    gain.gain.setValueAtTime(0.12, t + 0.16);
+    gain.gain.exponentialRampToValueAtTime(0.0001, t + 0.2);
+    osc.connect(gain).connect(ctx.destination);
+    osc.addEventListener("ended", () => alarmSound.nodes.delete(osc));
+    alarmSound.nodes.add(osc);
+    osc.start(t);
+    osc.stop(t + 0.21);
+  }
+}
+
+function alarmSilence() {
+  for (const osc of alarmSound.nodes) {
+    try {
+      osc.stop();
+    } catch {
+      // Already stopped.
+    }
+  }
+  alarmSound.nodes.clear();
+}
+
+function alarmSoundTick() {
+  if (!alarms.loudCount()) {
+    alarmSound.last = 0;
+    if (alarmSound.nodes.size) alarmSilence();
+    return;
+  }
+  if (!alarmSound.last || performance.now() - alarmSound.last >= ALARM_REPEAT_MS) alarmTone();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -291,6 +351,39 @@ function reconnectNow() {
   connect();
 }
 
+// A check-in or alarm step past its time has surely moved on in the database. Its event may
+// never come (a dropped event, or no shared channel layer with the worker), so ask for the
+// state again soon, backing off to the usual rhythm while it stays overdue.
+const overdue = { gap: OVERDUE_FIRST_GAP_MS, last: 0 };
+
+function resyncIfOverdue() {
+  const now = serverNow();
+  const deadlines = [...state.mine.values()]
+    .map((s) => s.monitoring && s.monitoring.next_due_at)
+    .filter(Boolean)
+    .map((iso) => Date.parse(iso))
+    .concat(alarms.pendingDeadlines());
+  if (!deadlines.some((at) => now - at >= OVERDUE_GRACE_MS)) {
+    overdue.gap = OVERDUE_FIRST_GAP_MS;
+    return;
+  }
+  if (Date.now() - overdue.last < overdue.gap) return;
+  if (send({ action: "resync" })) {
+    overdue.last = Date.now();
+    overdue.gap = Math.min(RESYNC_MS, overdue.gap * 2);
+  }
+}
+
+let resyncTimer = null;
+
+function resyncSoon() {
+  if (resyncTimer) return;
+  resyncTimer = window.setTimeout(() => {
+    resyncTimer = null;
+    send({ action: "resync" });
+  }, 500);
+}
+
 function keepAlive() {
   if (!socket.ws || socket.ws.readyState !== WebSocket.OPEN) return;
   if (Date.now() - socket.lastHeard > SILENT_SOCKET_MS) {
@@ -318,6 +411,15 @@ function handle(data) {
       break;
     case "message":
       if (state.open && state.open.id === data.session_id) upsertMessage(data.message, false);
+      break;
+    case "alarm":
+      // The check-ins that led here changed too, maybe in a process whose events never
+      // reach this page: fetch the whole state once the burst of alarm events has passed.
+      if (alarms.upsert(data.escalation, { dispatchTask: Boolean(data.dispatch_task) })) resyncSoon();
+      break;
+    case "monitoring":
+      checkins.detail(data.session_id, data.monitoring);
+      alarms.sessionState(data.session_id, data.escalations);
       break;
     case "error":
       if (state.open && (data.session === state.open.id || data.session === undefined)) {
@@ -369,6 +471,7 @@ function applySnapshot(data) {
   renderOperators();
   if (first) openFromHash();
   renderConversation();
+  alarms.snapshot(data.alarms, data.timers);
 }
 
 // True if this waiting session is new to this page and should raise an alert.
@@ -451,6 +554,7 @@ function applySession(summary) {
   }
   renderLists();
   renderConversation();
+  alarms.refresh();
 }
 
 function applyConversation(data) {
@@ -482,13 +586,14 @@ function renderLists() {
   $("mine-empty").hidden = !state.hadSnapshot || mine.length > 0;
   renderCount($("queue-count"), queue.length);
   renderCount($("mine-count"), mine.length);
-  document.title =
+  const title =
     queue.length > 0
       ? fmt(ngettext("(%(count)s) waiting · %(title)s", "(%(count)s) waiting · %(title)s", queue.length), {
           count: queue.length,
           title: baseTitle,
         })
       : baseTitle;
+  document.title = alarms.title(title);
 }
 
 function renderCount(el, count) {
@@ -527,6 +632,12 @@ function createItem(summary) {
     h("span", { class: "item-number" }, numberNode(summary)),
     h("span", { class: "item-flag" }),
     h("span", { class: "item-line" }, h("span", { class: "item-time" }), " · ", h("span", { class: "item-language" })),
+    h(
+      "span",
+      { class: "item-checkin", hidden: true },
+      h("span", { class: "item-checkin-text", "aria-hidden": "true" }),
+      h("span", { class: "sr-only item-checkin-spoken" }),
+    ),
   );
   li.append(link);
   return li;
@@ -550,6 +661,19 @@ function updateItem(li, summary, kind) {
   setText(link.querySelector(".item-flag"), flag);
   setText(link.querySelector(".item-time"), itemTime(summary, kind));
   setText(link.querySelector(".item-language"), languageShort(summary.language));
+  updateCheckinBadge(li, summary, kind);
+}
+
+// The countdown changes every second on screen; a screen reader gets a steady phrase.
+function updateCheckinBadge(li, summary, kind) {
+  const flag = kind === "mine" ? alarms.sessionFlag(summary.id) : null;
+  const info = kind === "mine" && !flag ? checkins.badge(summary) : null;
+  const box = li.querySelector(".item-checkin");
+  box.hidden = !flag && !info;
+  box.dataset.kind = flag ? flag.kind : info ? info.kind : "";
+  setText(box.querySelector(".item-checkin-text"), flag ? flag.text : info ? info.text : "");
+  setText(box.querySelector(".item-checkin-spoken"), flag ? flag.text : info ? info.spoken : "");
+  toggleClass(li, "is-alarm", flag && flag.kind === "alarm");
 }
 
 function languageShort(code) {
@@ -594,6 +718,8 @@ function openSession(id, { focus = null } = {}) {
     state.highlight.delete(id);
     state.unread.delete(id);
     plan.open(id, state.open.summary);
+    checkins.open(id, state.open.summary);
+    alarms.openChanged(id);
     $("messages").replaceChildren();
     $("conv-notice").textContent = "";
     resetPanels();
@@ -611,7 +737,9 @@ function openSession(id, { focus = null } = {}) {
 function closeConversation(notice) {
   saveDraft();
   plan.close();
+  checkins.close();
   state.open = null;
+  alarms.openChanged(null);
   if (location.hash) history.replaceState(null, "", location.pathname + location.search);
   $("messages").replaceChildren();
   resetPanels();
@@ -669,6 +797,7 @@ function renderConversation() {
   }
   const mine = isMine(summary);
   plan.update(summary);
+  checkins.update(summary);
   const status = $("conv-status");
   status.dataset.status = summary.status;
   setText(status, statusText(summary));
@@ -1136,6 +1265,10 @@ function tick() {
   }
   renderLists();
   if (state.open && state.open.summary) setText($("conv-meta"), metaText(state.open.summary));
+  checkins.tick();
+  alarms.tick();
+  alarmSoundTick();
+  resyncIfOverdue();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1166,6 +1299,8 @@ function onKey(event) {
     $("reply").focus();
   } else if (key === "j" || key === "J" || key === "k" || key === "K") {
     stepMine(key.toLowerCase() === "j" ? 1 : -1);
+  } else if (key === "a" || key === "A") {
+    if (!alarms.focusFirst()) return;
   } else {
     return;
   }
@@ -1196,6 +1331,35 @@ function onReplyKey(event) {
 function start() {
   $("log").append(h("ol", { id: "messages", class: "messages" }));
   plan.init({ apiBase: root.dataset.apiBase, isSupervisor, isMine, announce });
+  checkins.init({
+    apiBase: root.dataset.apiBase,
+    isMine,
+    announce,
+    serverNow,
+    applyResult: applyMonitoringResult,
+    hasOpenAlarm: (id) => alarms.hasOpenAlarm(id),
+  });
+  alarms.init({
+    apiBase: root.dataset.apiBase,
+    isSupervisor,
+    me: () => state.me,
+    serverNow,
+    announce,
+    typing: () => typingIn(document.activeElement),
+    openSession: (id, focus) => openSession(id, { focus }),
+    summary: (id) => state.mine.get(id) || (state.open && state.open.id === id ? state.open.summary : null),
+    raised: () => {
+      alarmSound.last = 0;
+      alarmSoundTick();
+    },
+    changed: () => {
+      renderLists();
+      checkins.refresh();
+      alarmSoundTick();
+    },
+    resumeCheckins: (id) => checkins.resume(id),
+    endCheckins: (id) => checkins.askEnd(id),
+  });
   $("claim").addEventListener("click", claim);
   $("release").addEventListener("click", release);
   $("transfer").addEventListener("click", transfer);
@@ -1245,6 +1409,8 @@ function start() {
     if (sound.on) {
       sound.last = 0;
       chime("waiting");
+    } else {
+      alarmSilence();
     }
   });
   $("theme-toggle").addEventListener("click", toggleTheme);
@@ -1271,6 +1437,14 @@ function start() {
   connect();
   window.setInterval(keepAlive, RESYNC_MS);
   window.setInterval(tick, 1000);
+}
+
+// An answer of monitoring/start, end or resume: the session, its check-ins and its alarms.
+function applyMonitoringResult(result) {
+  if (!result.session) return;
+  applySession(result.session);
+  checkins.detail(result.session.id, result.monitoring);
+  alarms.sessionState(result.session.id, result.escalations);
 }
 
 function onListClick(event) {
