@@ -196,6 +196,12 @@ def monitoring_resume(*, session_id: int, user: Any) -> CheckIn:
             raise MonitoringConflict(_("Check-ins are not running for this session."))
         if monitoring.checkins.filter(status__in=CHECKIN_WAITING).exists():
             raise MonitoringConflict(_("The next check-in is already planned."))
+        from dispatch.models import Escalation, EscalationStatus
+
+        if Escalation.objects.filter(session=session, status=EscalationStatus.OPEN).exists():
+            raise MonitoringConflict(
+                _("The alarm is still under way: check-ins resume once the person answers.")
+            )
         now = timezone.now()
         checkin = _schedule(
             monitoring,

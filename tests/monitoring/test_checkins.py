@@ -407,3 +407,11 @@ def test_supervisors_read_each_step_with_its_planned_time_and_result(
     planned = timezone.localtime(start + timedelta(seconds=INTERVAL + GRACE)).strftime("%H:%M:%S")
     assert f"planned for {planned}: alarm_raised_client_texted_and_called" in page
     assert "Saint-Denis" not in page
+
+
+def test_check_ins_cannot_resume_while_the_alarm_is_under_way(
+    monitored: Monitoring, start: datetime, session: Session, operator: Any
+) -> None:
+    silent_until_missed(start)
+    with pytest.raises(checkins.MonitoringConflict, match="still under way"):
+        checkins.monitoring_resume(session_id=session.pk, user=operator)
