@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from dispatch.models import EscalationOutcome
 from monitoring import checkins, selectors, services
 from monitoring.models import Outcome, Session
 from nors.lib import roles
@@ -23,7 +24,11 @@ from nors.lib.jsonapi import json_action
 def dashboard(request: HttpRequest) -> HttpResponse:
     if not roles.is_operator(request.user):
         raise PermissionDenied
-    context = {"outcomes": Outcome.choices, "is_supervisor": roles.is_supervisor(request.user)}
+    context = {
+        "outcomes": Outcome.choices,
+        "alarm_outcomes": [(value, str(label)) for value, label in EscalationOutcome.choices],
+        "is_supervisor": roles.is_supervisor(request.user),
+    }
     return render(request, "monitoring/dashboard.html", context)
 
 

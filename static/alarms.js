@@ -18,13 +18,8 @@ const $ = (id) => document.getElementById(id);
 
 // The labels of dispatch/models.py's EscalationOutcome, for closing an alarm whose dispatch
 // task was not read; the task itself carries the server's own labels.
-const OUTCOMES = [
-  ["ems_sent", gettext("EMS sent")],
-  ["contact_reached", gettext("Contact reached")],
-  ["client_ok", gettext("Client found OK")],
-  ["false_alarm", gettext("False alarm")],
-  ["unknown", gettext("Unknown")],
-];
+// What can be recorded when an alarm closes: the server's list, in the page's language.
+const OUTCOMES = JSON.parse(document.getElementById("alarm-outcomes").textContent);
 
 const STEP_STATUS = {
   pending: (step) => fmt(gettext("planned for %(time)s"), { time: clockTime(step.due_at) }),
