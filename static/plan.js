@@ -108,6 +108,29 @@ export function update(summary) {
   const visible = canSee(summary);
   if (visible && !current.visible) show();
   else if (!visible && current.visible) hide();
+  else if (visible && outOfDate(summary)) refresh();
+}
+
+// The code or the plan in force changed somewhere else (another tab, a supervisor).
+function outOfDate(summary) {
+  const data = current.data;
+  if (!data) return false;
+  const version = data.in_force;
+  const plan = summary.plan;
+  return (
+    (summary.client_code || null) !== (data.client ? data.client.code : null) ||
+    (plan ? plan.number : null) !== (version ? version.number : null) ||
+    (plan ? plan.confirmed : false) !== Boolean(version && version.confirmed_at)
+  );
+}
+
+// Fetches the state again; what the operator is typing right now is left as it is.
+async function refresh() {
+  const id = current.id;
+  const generation = current.generation;
+  const result = await getJson(url(id));
+  if (generation !== current.generation || !result.ok) return;
+  applyState(result, { fill: dirty() ? null : "saved" });
 }
 
 export function close() {

@@ -161,6 +161,9 @@ def test_it_raises_an_alarm_and_shows_the_dispatch_task_until_it_is_closed(
     mine = page.get_by_role("region", name="My sessions")
     expect(mine.get_by_text(re.compile(r"^Check-in in (1:00|0:[0-5]\d)$"))).to_be_visible()
     expect(my_session(page, "Check-ins running")).to_be_visible()
+    # The plan was saved elsewhere (here, by the test): the panel catches up by itself.
+    plan_panel = page.get_by_role("region", name="Emergency plan")
+    expect(plan_panel.get_by_text(re.compile(r"^Version 1 in force"))).to_be_visible()
 
     # The shortcut: the first check-in is due now. Beat's sweep sends the prompt.
     now = timezone.now()
