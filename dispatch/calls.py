@@ -101,12 +101,15 @@ def message_twiml(text: str, language: str, *, repeat: int = 2) -> str:
     return str(response)
 
 
-def conference_twiml(name: str, *, operator: bool, language: str = "en") -> str:
+def conference_twiml(name: str, *, operator: bool, language: str | None = None) -> str:
     """The operator's leg starts and ends the conference: the operator stays in control."""
     response = VoiceResponse()
     if not operator:
+        # The dispatch line hears the line's own language.
+        language = language or settings.LANGUAGE_CODE
         with translation.override(language):
-            _say(response, _("Overdose response line. Connecting you with our operator."), "en")
+            text = _("Overdose response line. Connecting you with our operator.")
+        _say(response, text, language)
     dial = Dial()
     dial.conference(
         name,

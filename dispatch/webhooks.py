@@ -121,9 +121,9 @@ ANSWERED_BY = re.compile(r"^[a-z_]{1,24}$")
 DIGITS = re.compile(r"^[0-9*#]{0,8}$")
 
 
-def _say_twiml(text: str) -> HttpResponse:
+def _say_twiml(text: str, language: str) -> HttpResponse:
     response = VoiceResponse()
-    response.say(text)
+    response.say(text, language=calls.VOICE_LANGUAGE.get(language, "en-CA"))
     return HttpResponse(str(response), content_type="text/xml; charset=utf-8")
 
 
@@ -151,5 +151,7 @@ def call_gather(request: HttpRequest) -> HttpResponse:
     call = calls.gather_record(call_id=int(call_id), digits=digits) if digits else None
     if call is None or call.session is None:
         return _twiml()
-    with translation.override(call.session.language):
-        return _say_twiml(gettext("Thank you. We will let your operator know you are OK."))
+    language = call.session.language
+    with translation.override(language):
+        text = gettext("Thank you. We will let your operator know you are OK.")
+    return _say_twiml(text, language)

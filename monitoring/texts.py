@@ -37,7 +37,7 @@ SUPERVISOR_ALERT = _(
 
 TIMERS_STOPPED = _(
     "Overdose response console: the check-in timers have stopped. Alarms may not fire. "
-    "Check the worker and beat now."
+    "Restart the timer service (Celery beat) now."
 )
 
 
