@@ -24,6 +24,7 @@ from dispatch.models import (
     CALL_UNANSWERED,
     CallPurpose,
     CallStatus,
+    Escalation,
     OutboundCall,
     StatusCallback,
 )
@@ -146,7 +147,13 @@ def outbound_call_place(*, call_id: int) -> OutboundCall | None:
     call = OutboundCall.objects.get(pk=call_id)
     callback = gateway.status_callback_url(reverse("twilio-call-status"))
     try:
-        result = gateway.call_create(to=call.to_phone, twiml=call.twiml, status_callback=callback)
+        result = gateway.call_create(
+            to=call.to_phone,
+            twiml=call.twiml,
+            status_callback=callback,
+            # Voicemail matters for the client and the contact; a dispatch leg must connect now.
+            detect_machine=call.purpose in (CallPurpose.CLIENT_CHECK, CallPurpose.CONTACT_ALERT),
+        )
     except gateway.SendError as exc:
         return _failed(call, exc)
     with transaction.atomic():
@@ -157,7 +164,7 @@ def outbound_call_place(*, call_id: int) -> OutboundCall | None:
             updated_at=timezone.now(),
         )
         for early in StatusCallback.objects.filter(twilio_sid=result.sid, applied=False):
-            _apply(early)
+            apply_callback(early)
     call.refresh_from_db()
     return call
 
@@ -195,13 +202,13 @@ def call_status_record(*, sid: str, status: str, answered_by: str = "") -> bool:
                 answered_by=answered_by[:24],
                 received_at=timezone.now(),
             )
-            _apply(callback)
+            apply_callback(callback)
     except IntegrityError:
         return False
     return True
 
 
-def _apply(callback: StatusCallback) -> None:
+def apply_callback(callback: StatusCallback) -> None:
     call = OutboundCall.objects.select_for_update().filter(twilio_sid=callback.twilio_sid).first()
     if call is None:
         return  # Twilio's callback beat its own REST answer: applied when the SID is stored.
@@ -246,11 +253,13 @@ def _ended(call: OutboundCall, now: datetime) -> None:
     )
     if call.purpose == CallPurpose.CLIENT_CHECK and nobody:
         escalation.escalation_hurry(session_id=session.pk, now=now)
+    elif call.purpose == CallPurpose.CONTACT_ALERT and nobody:
+        escalation.contact_unreachable(session_id=session.pk, how=f"call_{call.status}", now=now)
 
 
 def gather_record(*, call_id: int, digits: str) -> OutboundCall | None:
     """The client pressed a key: they are OK, and the ladder stops."""
-    from dispatch import escalation
+    from monitoring import checkins
     from monitoring import services as session_services
 
     now = timezone.now()
@@ -262,8 +271,9 @@ def gather_record(*, call_id: int, digits: str) -> OutboundCall | None:
         if call is None or not pressed or call.session is None:
             return call
         if call.purpose == CallPurpose.CLIENT_CHECK:
+            session_services.session_lock(call.session.pk)
             session_services.session_event(call.session, "client_pressed_key", at=now)
-            escalation.escalations_client_responded(session=call.session, now=now)
+            checkins.client_responded_by_call(session=call.session, now=now)
         return call
 
 
@@ -322,7 +332,9 @@ def dispatch_call_place(*, escalation: Any, user: Any, line: dict[str, Any]) -> 
         ) from exc
     name = f"alarm-{escalation.pk}"
     with transaction.atomic():
-        busy = OutboundCall.objects.select_for_update().filter(
+        # Two clicks at once: the alarm's row lock lets only one of them see "no call yet".
+        Escalation.objects.select_for_update().get(pk=escalation.pk)
+        busy = OutboundCall.objects.filter(
             escalation=escalation, purpose=CallPurpose.DISPATCH_LINE, status__in=LIVE
         )
         if busy.exists():

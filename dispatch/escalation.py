@@ -17,8 +17,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clients.models import PlanVersion
-from clients.plans import Response
+from clients.models import PlanStatus, PlanVersion
+from clients.plans import Order, Response
 from dispatch import calls
 from dispatch.models import (
     CallPurpose,
@@ -60,14 +60,36 @@ def _timer(step: EscalationStep) -> None:
     transaction.on_commit(lambda: background.submit(_fire, pk, eta))
 
 
-def _plan(now: datetime) -> list[tuple[str, datetime]]:
+def plan_in_force(escalation: Escalation) -> PlanVersion:
+    """The plan the ladder follows: the session's plan in force now if it is ready (the client
+    may have moved since check-ins began), else the one check-ins started with."""
+    current = escalation.session.plan_version
+    if current is not None and current.status == PlanStatus.READY:
+        return current
+    return escalation.checkin.monitoring.plan_version
+
+
+def waits_for_contact(plan: PlanVersion) -> bool:
+    return (
+        plan.response == Response.BOTH
+        and plan.order == Order.CONTACT_FIRST
+        and plan.wait_for_contact
+    )
+
+
+def _ladder(now: datetime, plan: PlanVersion) -> list[tuple[StepKind, datetime]]:
+    wait = timedelta(seconds=settings.ESCALATION_RESPONSE_WAIT_SECONDS)
     widen = timedelta(seconds=settings.ALARM_WIDEN_SECONDS)
-    return [
+    steps = [
         (StepKind.ALARM, now),
-        (StepKind.RESPONSE, now + timedelta(seconds=settings.ESCALATION_RESPONSE_WAIT_SECONDS)),
+        (StepKind.RESPONSE, now + wait),
         (StepKind.WIDEN_SHIFT, now + widen),
         (StepKind.WIDEN_SUPERVISOR, now + 2 * widen),
     ]
+    if waits_for_contact(plan):
+        # The client asked that their contact be given time before EMS is called.
+        steps.append((StepKind.EMS_AFTER_CONTACT, now + 2 * wait))
+    return steps
 
 
 def escalation_start(*, checkin_id: int, now: datetime) -> Escalation | None:
@@ -82,7 +104,7 @@ def escalation_start(*, checkin_id: int, now: datetime) -> Escalation | None:
         return None
     steps = [
         EscalationStep.objects.create(escalation=escalation, kind=kind, planned_at=at, due_at=at)
-        for kind, at in _plan(now)
+        for kind, at in _ladder(now, plan_in_force(escalation))
     ]
     step_due(step_id=steps[0].pk, now=now)
     for step in steps[1:]:
@@ -95,7 +117,15 @@ def escalation_start(*, checkin_id: int, now: datetime) -> Escalation | None:
 
 def step_due(*, step_id: int, now: datetime | None = None) -> str:
     now = now or timezone.now()
+    session_id = (
+        EscalationStep.objects.filter(pk=step_id)
+        .values_list("escalation__session_id", flat=True)
+        .first()
+    )
+    if session_id is None:
+        return "moved_on"
     with transaction.atomic():
+        session_services.session_lock(session_id)
         ran = EscalationStep.objects.filter(
             pk=step_id, status=StepStatus.PENDING, due_at__lte=now
         ).update(status=StepStatus.DONE, done_at=now)
@@ -126,13 +156,19 @@ def _alarm(escalation: Escalation, now: datetime) -> str:
 
 
 def _response(escalation: Escalation, now: datetime) -> str:
-    plan = escalation.checkin.monitoring.plan_version
+    plan = plan_in_force(escalation)
     done = []
     if plan.response in (Response.CONTACT, Response.BOTH):
         done.append(_contacts_alert(escalation, plan, now))
-    if plan.response in (Response.EMS, Response.BOTH):
+    if plan.response == Response.EMS or (
+        plan.response == Response.BOTH and not waits_for_contact(plan)
+    ):
         done.append(_ems_task(escalation, plan))
     return ",".join(done) or "no_response_in_plan"
+
+
+def _ems_after_contact(escalation: Escalation, now: datetime) -> str:
+    return _ems_task(escalation, plan_in_force(escalation))
 
 
 def _contacts_alert(escalation: Escalation, plan: PlanVersion, now: datetime) -> str:
@@ -186,6 +222,7 @@ def _widen_supervisor(escalation: Escalation, now: datetime) -> str:
 RUNNERS: dict[str, Callable[[Escalation, datetime], str]] = {
     StepKind.ALARM: _alarm,
     StepKind.RESPONSE: _response,
+    StepKind.EMS_AFTER_CONTACT: _ems_after_contact,
     StepKind.WIDEN_SHIFT: _widen_shift,
     StepKind.WIDEN_SUPERVISOR: _widen_supervisor,
 }
@@ -253,21 +290,51 @@ def escalation_hurry(*, session_id: int, now: datetime | None = None) -> bool:
     return step_due(step_id=step.pk, now=now) != "moved_on"
 
 
+def contact_unreachable(*, session_id: int, how: str, now: datetime) -> bool:
+    """The contact's text bounced or their call reached nobody: the operator must know, since
+    the plan counted on them."""
+    escalation = (
+        Escalation.objects.filter(session_id=session_id)
+        .exclude(status=EscalationStatus.CLOSED)
+        .select_related("session")
+        .order_by("-started_at")
+        .first()
+    )
+    if escalation is None:
+        return False
+    step = escalation.steps.filter(kind=StepKind.RESPONSE).first()
+    if step is not None:
+        EscalationStep.objects.filter(pk=step.pk).update(
+            result=f"{step.result}; contact_unreachable:{how}"[:200]
+        )
+    session_services.session_event(escalation.session, "contact_unreachable", at=now, how=how)
+    _publish(escalation)
+    return True
+
+
 def escalation_acknowledge(*, escalation_id: int, user: Any) -> Escalation:
+    """Someone has seen the alarm. An operator acknowledging another's alarm takes the
+    session over, so the one who silenced it is the one who can act on it."""
     if not roles.is_operator(user):
         raise EscalationConflict(_("Only operators can acknowledge alarms."))
     now = timezone.now()
     with transaction.atomic():
+        session_id = Escalation.objects.values_list("session_id", flat=True).get(pk=escalation_id)
+        session_services.session_lock(session_id)
         acknowledged = Escalation.objects.filter(
             pk=escalation_id, acknowledged_at__isnull=True
         ).update(acknowledged_at=now, acknowledged_by=user)
-        escalation = Escalation.objects.select_related("session").get(pk=escalation_id)
-        if acknowledged:
-            _cancel(escalation, WIDENING)
-            session_services.session_event(
-                escalation.session, "alarm_acknowledged", at=now, actor=user
+        escalation = Escalation.objects.select_related("session__operator").get(pk=escalation_id)
+        if not acknowledged:
+            return escalation
+        session = escalation.session
+        if session.operator_id != user.pk and not roles.is_supervisor(user):
+            escalation.session = session_services.session_take_over(
+                session=session, user=user, at=now, reason="alarm"
             )
-            _publish(escalation)
+        _cancel(escalation, WIDENING)
+        session_services.session_event(escalation.session, "alarm_acknowledged", at=now, actor=user)
+        _publish(escalation)
         return escalation
 
 

@@ -81,8 +81,11 @@ def _rest_error(exc: TwilioRestException) -> SendError:
     return SendError(str(exc.msg), code=str(exc.code or exc.status), temporary=temporary)
 
 
-def call_create(*, to: str, twiml: str, status_callback: str) -> SendResult:
+def call_create(
+    *, to: str, twiml: str, status_callback: str, detect_machine: bool = True
+) -> SendResult:
     """Places a call that says `twiml`. Answering-machine detection tells voicemail apart."""
+    options: dict[str, Any] = {"machine_detection": "Enable"} if detect_machine else {}
     try:
         call = client().calls.create(
             to=to,
@@ -90,7 +93,7 @@ def call_create(*, to: str, twiml: str, status_callback: str) -> SendResult:
             twiml=twiml,
             status_callback=status_callback,
             status_callback_event=["initiated", "ringing", "answered", "completed"],
-            machine_detection="Enable",
+            **options,
         )
     except TwilioRestException as exc:
         raise _rest_error(exc) from exc

@@ -220,6 +220,7 @@ class Escalation(models.Model):
 class StepKind(models.TextChoices):
     ALARM = "alarm", _("Alarm to the operator, and the client prompted again")
     RESPONSE = "response", _("The plan's response")
+    EMS_AFTER_CONTACT = "ems_after_contact", _("EMS, after waiting for the contact")
     WIDEN_SHIFT = "widen_shift", _("Alarm to every operator on shift")
     WIDEN_SUPERVISOR = "widen_supervisor", _("Text to the supervisor on call")
 

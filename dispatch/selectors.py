@@ -102,7 +102,9 @@ def alarms_for(*, user: Any) -> list[dict[str, Any]]:
 
 def dispatch_task(*, escalation: Escalation) -> dict[str, Any]:
     """Everything the operator needs to call EMS. Personal data: callers record the read."""
-    plan = escalation.checkin.monitoring.plan_version
+    from dispatch.escalation import plan_in_force
+
+    plan = plan_in_force(escalation)
     return {
         "escalation": escalation.pk,
         "region": plan.region.name if plan.region else "",

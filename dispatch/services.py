@@ -156,6 +156,12 @@ def _undeliverable(sms: OutboundSMS) -> None:
     from dispatch import escalation
     from monitoring import checkins
 
+    session = sms.session
+    if session is not None and sms.to_phone != session.client_phone:
+        escalation.contact_unreachable(
+            session_id=sms.session_id, how=f"text_{sms.status}", now=timezone.now()
+        )
+        return
     # One step at a time: a failed check-in prompt raises the alarm, which prompts again.
     if not checkins.checkin_hurry(outbound_id=sms.pk):
         escalation.escalation_hurry(session_id=sms.session_id)
@@ -191,7 +197,33 @@ def outbox_sweep(*, now: datetime | None = None) -> dict[str, int]:
     unconfirmed = sum(_mark_unconfirmed(sms, now) for sms in stuck)
     from dispatch import calls
 
-    return {"requeued": len(due), "unconfirmed": unconfirmed, **calls.calls_sweep(now=now)}
+    return {
+        "requeued": len(due),
+        "unconfirmed": unconfirmed,
+        "late_callbacks": _late_callbacks_apply(now),
+        **calls.calls_sweep(now=now),
+    }
+
+
+def _late_callbacks_apply(now: datetime) -> int:
+    """A callback that arrived while its SID was being stored found no row, and the REST side
+    looked before the callback was committed: neither applied it. Apply it now."""
+    from dispatch import calls
+
+    late = StatusCallback.objects.filter(
+        applied=False,
+        received_at__lte=now - timedelta(seconds=2),
+        received_at__gte=now - timedelta(hours=1),
+    )
+    applied = 0
+    for callback in late.order_by("received_at")[:500]:
+        with transaction.atomic():
+            if callback.twilio_sid.startswith("CA"):
+                calls.apply_callback(callback)
+            else:
+                _apply_callback(callback)
+            applied += StatusCallback.objects.filter(pk=callback.pk, applied=True).exists()
+    return applied
 
 
 def _mark_unconfirmed(sms: OutboundSMS, now: datetime) -> bool:

@@ -19,9 +19,9 @@ def _escalation(session_id: int, data: dict[str, Any]) -> Escalation:
     escalation_id = data.get("escalation")
     if isinstance(escalation_id, bool) or not isinstance(escalation_id, int):
         raise ValueError(_("Say which alarm this is about."))
-    return Escalation.objects.select_related("session", "checkin__monitoring__plan_version").get(
-        pk=escalation_id, session_id=session_id
-    )
+    return Escalation.objects.select_related(
+        "session__plan_version", "checkin__monitoring__plan_version"
+    ).get(pk=escalation_id, session_id=session_id)
 
 
 @json_action
@@ -59,7 +59,7 @@ def dispatch_call(request: HttpRequest, session_id: int, data: dict[str, Any]) -
     found = _escalation(session_id, data)
     session_services.session_of_owner(session_id=session_id, user=request.user)
     index = data.get("line", 0)
-    lines = selectors.dispatch_lines(region_id=found.checkin.monitoring.plan_version.region_id)
+    lines = selectors.dispatch_lines(region_id=escalation.plan_in_force(found).region_id)
     if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(lines):
         raise ValueError(_("Choose a dispatch line from the list."))
     try:

@@ -157,6 +157,8 @@ def monitoring_end(
     """Check-ins stop and the client gets a closing text. False if it had already ended."""
     now = now or timezone.now()
     with transaction.atomic():
+        session_id = Monitoring.objects.values_list("session_id", flat=True).get(pk=monitoring_id)
+        services.session_lock(session_id)
         ended = Monitoring.objects.filter(pk=monitoring_id, status=MonitoringStatus.ACTIVE).update(
             status=MonitoringStatus.ENDED, ended_at=now, end_reason=reason
         )
@@ -245,6 +247,7 @@ def _prompt(checkin: CheckIn, now: datetime) -> str:
         return "ended"
     deadline = now + timedelta(seconds=monitoring.grace_seconds)
     with transaction.atomic():
+        services.session_lock(checkin.session_id)
         moved = CheckIn.objects.filter(pk=checkin.pk, status=CheckInStatus.SCHEDULED).update(
             status=CheckInStatus.PROMPTED, prompted_at=now, deadline_at=deadline, due_at=deadline
         )
@@ -272,6 +275,7 @@ def _miss(checkin: CheckIn, now: datetime) -> str:
     from dispatch import escalation
 
     with transaction.atomic():
+        services.session_lock(checkin.session_id)
         moved = CheckIn.objects.filter(pk=checkin.pk, status=CheckInStatus.PROMPTED).update(
             status=CheckInStatus.MISSED, missed_at=now
         )
@@ -311,23 +315,38 @@ def inbound_during_monitoring(*, session: Session, body: str, now: datetime) -> 
     monitoring = active_monitoring(session)
     if monitoring is None:
         return
-    stopped = escalation.escalations_client_responded(session=session, now=now)
+    escalation.escalations_client_responded(session=session, now=now)
     if keywords.ends_monitoring(body):
         monitoring_end(monitoring_id=monitoring.pk, reason=MonitoringEnd.CLIENT, now=now)
         return
     waiting = monitoring.checkins.filter(status=CheckInStatus.PROMPTED).first()
-    if waiting is None:
-        return
-    answered = CheckIn.objects.filter(pk=waiting.pk, status=CheckInStatus.PROMPTED).update(
-        status=CheckInStatus.ANSWERED, answered_at=now
-    )
-    if answered and not stopped:
-        _schedule(
-            monitoring,
-            number=waiting.number + 1,
-            prompt_at=now + timedelta(seconds=monitoring.interval_seconds),
-        )
+    if waiting is not None and CheckIn.objects.filter(
+        pk=waiting.pk, status=CheckInStatus.PROMPTED
+    ).update(status=CheckInStatus.ANSWERED, answered_at=now):
         services.session_event(session, "checkin_answered", at=now, number=waiting.number)
+    checkins_go_on(monitoring=monitoring, now=now)
+
+
+def checkins_go_on(*, monitoring: Monitoring, now: datetime) -> CheckIn | None:
+    """The client answered (a prompt, or an alarm): the next check-in is one interval away.
+    Never none: a client who believes they are monitored must be."""
+    if monitoring.checkins.filter(status__in=CHECKIN_WAITING).exists():
+        return None
+    return _schedule(
+        monitoring,
+        number=_next_number(monitoring),
+        prompt_at=now + timedelta(seconds=monitoring.interval_seconds),
+    )
+
+
+def client_responded_by_call(*, session: Session, now: datetime) -> None:
+    """The client pressed a key on the automated call: as good as a text."""
+    from dispatch import escalation
+
+    escalation.escalations_client_responded(session=session, now=now)
+    monitoring = active_monitoring(session)
+    if monitoring is not None:
+        checkins_go_on(monitoring=monitoring, now=now)
 
 
 def _publish(session: Session) -> None:

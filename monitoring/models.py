@@ -146,6 +146,8 @@ EVENT_LABELS = {
     "call_ended": _("Automated call ended"),
     "client_pressed_key": _("The client pressed a key: they are OK"),
     "dispatch_call": _("Dispatch call placed"),
+    "taken_over": _("Taken over to answer an alarm"),
+    "contact_unreachable": _("The emergency contact could not be reached"),
 }
 
 

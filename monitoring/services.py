@@ -138,11 +138,15 @@ def _queue_to_client(
     )
 
 
+class _RepeatedSid(Exception):
+    pass
+
+
 def inbound_sms_receive(*, sid: str, phone: str, body: str) -> Message | None:
     """Records a client's text. Returns None when Twilio is repeating one we already have."""
     try:
         return _inbound_record(sid=sid, phone=phone, body=body)
-    except IntegrityError:
+    except _RepeatedSid:
         # A MessageSid we already have (Twilio retries): the whole attempt rolled back.
         return None
 
@@ -151,9 +155,18 @@ def inbound_sms_receive(*, sid: str, phone: str, body: str) -> Message | None:
 def _inbound_record(*, sid: str, phone: str, body: str) -> Message:
     now = timezone.now()
     session, opened = _open_session(phone=phone, index=crypto.blind_index(phone), now=now)
-    message = Message.objects.create(
-        session=session, direction=Direction.INBOUND, body=body, created_at=now, twilio_sid=sid
-    )
+    try:
+        # Only the MessageSid's own constraint means "seen before"; any other failure is real.
+        with transaction.atomic():
+            message = Message.objects.create(
+                session=session,
+                direction=Direction.INBOUND,
+                body=body,
+                created_at=now,
+                twilio_sid=sid,
+            )
+    except IntegrityError as exc:
+        raise _RepeatedSid from exc
     Session.objects.filter(pk=session.pk).update(last_message_at=now, last_inbound_at=now)
     session.last_message_at = session.last_inbound_at = now
     _publish_message(message)
@@ -183,8 +196,16 @@ def _require_owner(session: Session, user: Any) -> None:
         raise PermissionDenied(_("This session belongs to another operator."))
 
 
-def _get(session_id: int) -> Session:
-    return Session.objects.select_related("operator").get(pk=session_id)
+def _get(session_id: int, *, lock: bool = False) -> Session:
+    sessions = Session.objects.select_related("operator")
+    # FOR UPDATE cannot reach across the outer join to a session's (missing) operator.
+    return (sessions.select_for_update(of=("self",)) if lock else sessions).get(pk=session_id)
+
+
+def session_lock(session_id: int) -> None:
+    """Takes the session's row lock. Everything that changes a session and its check-ins or
+    alarms takes this first, so two such changes never wait on each other in a circle."""
+    list(Session.objects.select_for_update().filter(pk=session_id).values_list("pk"))
 
 
 def session_of_owner(*, session_id: int, user: Any, lock: bool = False) -> Session:
@@ -251,7 +272,7 @@ def session_claim(*, session_id: int, user: Any) -> Session:
 
 @transaction.atomic
 def session_release(*, session_id: int, user: Any) -> Session:
-    session = _get(session_id)
+    session = _get(session_id, lock=True)
     _require_owner(session, user)
     from monitoring import checkins
 
@@ -272,7 +293,7 @@ def session_release(*, session_id: int, user: Any) -> Session:
 
 @transaction.atomic
 def session_transfer(*, session_id: int, user: Any, to_user: Any) -> Session:
-    session = _get(session_id)
+    session = _get(session_id, lock=True)
     _require_owner(session, user)
     if not roles.is_operator(to_user):
         raise PermissionDenied(_("Sessions can only be transferred to an operator."))
@@ -292,9 +313,24 @@ def session_transfer(*, session_id: int, user: Any, to_user: Any) -> Session:
     )
 
 
+def session_take_over(*, session: Session, user: Any, at: datetime, reason: str) -> Session:
+    """An operator answering someone else's alarm becomes the session's operator: whoever
+    acknowledges an alarm must be able to act on it."""
+    return _transition(
+        session,
+        SessionStatus.ACTIVE,
+        actor=user,
+        kind="taken_over",
+        at=at,
+        data={"from_operator": session.operator_id, "reason": reason},
+        operator=user,
+        claimed_at=at,
+    )
+
+
 @transaction.atomic
 def session_end(*, session_id: int, user: Any, outcome: str) -> Session:
-    session = _get(session_id)
+    session = _get(session_id, lock=True)
     if session.status == SessionStatus.WAITING:
         _require_operator(user)
     else:

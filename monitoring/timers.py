@@ -6,36 +6,79 @@ restarts empty. The database holds every deadline, so this sweep finds them all 
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from django.utils import timezone
 
 from dispatch import escalation
-from dispatch.models import EscalationStep, StepStatus
+from dispatch.models import EscalationStatus, EscalationStep, StepStatus
 from monitoring import checkins
-from monitoring.models import CHECKIN_WAITING, CheckIn, Monitoring, MonitoringEnd, TimerHeartbeat
+from monitoring.models import (
+    CHECKIN_WAITING,
+    CheckIn,
+    CheckInStatus,
+    Monitoring,
+    MonitoringEnd,
+    TimerHeartbeat,
+)
+
+log = logging.getLogger(__name__)
 
 BATCH = 1000
 HEARTBEAT = "timers"
 
 
+def _each(ids: Iterable[int], act: Callable[[int], bool], counts: dict[str, int], key: str) -> None:
+    """Acts on every due row; one row that fails is logged and retried next sweep, and never
+    stops the others."""
+    for pk in ids:
+        try:
+            counts[key] += bool(act(pk))
+        except Exception:
+            counts["errors"] += 1
+            log.exception("the timer sweep could not act on %s %s", key, pk)
+
+
+def _ended_by_time(now: datetime) -> list[int]:
+    # The end time stops future prompts only: a prompt still awaiting its answer, or an alarm
+    # under way, runs its course first.
+    over = (
+        Monitoring.objects.filter(status="active", ends_at__lte=now)
+        .exclude(checkins__status=CheckInStatus.PROMPTED)
+        .exclude(session__escalations__status=EscalationStatus.OPEN)
+        .distinct()
+    )
+    return list(over.values_list("pk", flat=True)[:BATCH])
+
+
 def timers_sweep(*, now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
-    counts = {"checkins": 0, "steps": 0, "ended": 0}
+    counts = {"checkins": 0, "steps": 0, "ended": 0, "errors": 0}
     # Ended first: no prompt goes out at the agreed end time.
-    over = Monitoring.objects.filter(status="active", ends_at__lte=now)
-    for monitoring_id in over.values_list("pk", flat=True)[:BATCH]:
-        counts["ended"] += checkins.monitoring_end(
-            monitoring_id=monitoring_id, reason=MonitoringEnd.END_TIME, now=now
-        )
-    due = CheckIn.objects.filter(status__in=CHECKIN_WAITING, due_at__lte=now)
-    for checkin_id in due.order_by("due_at").values_list("pk", flat=True)[:BATCH]:
-        if checkins.checkin_due(checkin_id=checkin_id, now=now) not in ("moved_on", "not_due"):
-            counts["checkins"] += 1
+    _each(
+        _ended_by_time(now),
+        lambda pk: checkins.monitoring_end(
+            monitoring_id=pk, reason=MonitoringEnd.END_TIME, now=now
+        ),
+        counts,
+        "ended",
+    )
+    due = CheckIn.objects.filter(status__in=CHECKIN_WAITING, due_at__lte=now).order_by("due_at")
+    _each(
+        list(due.values_list("pk", flat=True)[:BATCH]),
+        lambda pk: checkins.checkin_due(checkin_id=pk, now=now) not in ("moved_on", "not_due"),
+        counts,
+        "checkins",
+    )
     steps = EscalationStep.objects.filter(status=StepStatus.PENDING, due_at__lte=now)
-    for step_id in steps.order_by("due_at").values_list("pk", flat=True)[:BATCH]:
-        if escalation.step_due(step_id=step_id, now=now) != "moved_on":
-            counts["steps"] += 1
+    _each(
+        list(steps.order_by("due_at").values_list("pk", flat=True)[:BATCH]),
+        lambda pk: escalation.step_due(step_id=pk, now=now) != "moved_on",
+        counts,
+        "steps",
+    )
     TimerHeartbeat.objects.update_or_create(
         name=HEARTBEAT, defaults={"last_run_at": timezone.now(), "last_counts": counts}
     )

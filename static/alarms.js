@@ -449,7 +449,7 @@ function panelTitle(alarm) {
 
 function panelText(alarm) {
   if (alarm.status === "stopped") {
-    return gettext("The person answered. Resume check-ins or end them, then record what happened.");
+    return gettext("The person answered. Check-ins go on; end them if the person is done, and record what happened.");
   }
   const started = fmt(gettext("Started %(time)s."), { time: clockTime(alarm.started_at) });
   if (loud(alarm)) return `${started} ${gettext("Acknowledge it at the top of the page.")}`;

@@ -149,3 +149,19 @@ def test_the_sweeper_requeues_only_what_is_due(settings: Any) -> None:
     OutboundSMS.objects.filter(pk=due.pk).update(next_attempt_at=now - timedelta(seconds=30))
     OutboundSMS.objects.filter(pk=not_due.pk).update(next_attempt_at=now + timedelta(seconds=30))
     assert services.outbox_sweep(now=now)["requeued"] == 1
+
+
+def test_a_callback_that_raced_the_rest_answer_is_applied_by_the_sweeper() -> None:
+    """Twilio's report arrived while the SID was being stored: neither side applied it."""
+    sms = _queued()
+    sid = "SM" + "b" * 32
+    services.status_callback_record(sid=sid, status="undelivered", error_code="30003")
+    # The REST answer's transaction stored the SID after looking for early callbacks.
+    OutboundSMS.objects.filter(pk=sms.pk).update(twilio_sid=sid, status=OutboundStatus.ACCEPTED)
+    with time_machine.travel(timezone.now() + timedelta(seconds=3)):
+        swept = services.outbox_sweep()
+        again = services.outbox_sweep()
+    sms.refresh_from_db()
+    assert sms.status == OutboundStatus.UNDELIVERED and sms.error_code == "30003"
+    assert (swept["late_callbacks"], again["late_callbacks"]) == (1, 0)
+    assert StatusCallback.objects.get(twilio_sid=sid).applied

@@ -193,7 +193,12 @@ def test_silence_past_the_grace_period_raises_the_alarm_and_prompts_again(
         "widen_supervisor": "pending",
     }
     assert texts_to(PHONE)[-1].startswith("We haven't heard from you")
-    assert sweep_at(start, INTERVAL + GRACE + 1) == {"checkins": 0, "steps": 0, "ended": 0}
+    assert sweep_at(start, INTERVAL + GRACE + 1) == {
+        "checkins": 0,
+        "steps": 0,
+        "ended": 0,
+        "errors": 0,
+    }
     assert Escalation.objects.count() == 1
 
 
@@ -233,13 +238,15 @@ def test_a_client_who_answers_during_the_alarm_stops_the_ladder(
     ladder.refresh_from_db()
     assert ladder.status == EscalationStatus.STOPPED
     assert set(steps(ladder).values()) == {"done", "cancelled"}
-    sweep_at(start, INTERVAL + GRACE + 3 * WIDEN)
+    # Check-ins go on by themselves, one interval from the answer: a client who believes
+    # they are monitored must be. The operator may still end them.
+    answered = start + timedelta(seconds=INTERVAL + GRACE + 10)
+    nxt = CheckIn.objects.get(status=CheckInStatus.SCHEDULED)
+    assert (nxt.number, nxt.due_at) == (2, answered + timedelta(seconds=INTERVAL))
+    with pytest.raises(checkins.MonitoringConflict, match="already planned"):
+        checkins.monitoring_resume(session_id=session.pk, user=operator)
+    sweep_at(start, INTERVAL + GRACE + WAIT + 1)
     assert texts_to(SISTER) == []
-    # The operator decides whether check-ins go on.
-    assert not CheckIn.objects.filter(status=CheckInStatus.SCHEDULED).exists()
-    with time_machine.travel(start + timedelta(seconds=INTERVAL + GRACE + 30), tick=False):
-        nxt = checkins.monitoring_resume(session_id=session.pk, user=operator)
-    assert nxt.status == CheckInStatus.SCHEDULED and nxt.number == 2
 
 
 # -- deliveries that fail --------------------------------------------------------------------------
@@ -415,3 +422,103 @@ def test_check_ins_cannot_resume_while_the_alarm_is_under_way(
     silent_until_missed(start)
     with pytest.raises(checkins.MonitoringConflict, match="still under way"):
         checkins.monitoring_resume(session_id=session.pk, user=operator)
+
+
+def test_a_key_press_on_the_call_also_keeps_check_ins_going(
+    monitored: Monitoring, start: datetime
+) -> None:
+    from dispatch import calls
+    from dispatch.models import CallPurpose, OutboundCall
+
+    ladder = silent_until_missed(start)
+    call = OutboundCall.objects.get(purpose=CallPurpose.CLIENT_CHECK)
+    calls.gather_record(call_id=call.pk, digits="1")
+    ladder.refresh_from_db()
+    assert ladder.status == EscalationStatus.STOPPED
+    assert CheckIn.objects.filter(status=CheckInStatus.SCHEDULED).count() == 1
+
+
+def test_the_end_time_never_swallows_an_unanswered_prompt(
+    session: Session, operator: Any, start: datetime
+) -> None:
+    checkins.monitoring_start(
+        session_id=session.pk,
+        user=operator,
+        interval_seconds=INTERVAL,
+        grace_seconds=GRACE,
+        ends_at=start + timedelta(seconds=INTERVAL + 30),
+    )
+    sweep_at(start, INTERVAL)  # prompted; the end time comes during the grace period
+    sweep_at(start, INTERVAL + 30)
+    assert Monitoring.objects.get().status == MonitoringStatus.ACTIVE
+    sweep_at(start, INTERVAL + GRACE)
+    ladder = Escalation.objects.get()  # the miss still raised the alarm
+    sweep_at(start, INTERVAL + GRACE + WAIT)
+    assert steps(ladder)["response"] == "done" and len(texts_to(SISTER)) == 1
+    assert Monitoring.objects.get().status == MonitoringStatus.ACTIVE  # the alarm runs its course
+
+
+def test_the_ladder_follows_the_plan_in_force_now(
+    monitored: Monitoring, start: datetime, session: Session, operator: Any
+) -> None:
+    moved = PlanFields(
+        address="99 rue Ontario",
+        region=Region.objects.get().pk,
+        response="contact",
+        contacts=(Contact("Kim", "+15145550166", agreed=True),),
+    )
+    plan_services.plan_version_save(session_id=session.pk, user=operator, fields=moved, ready=True)
+    silent_until_missed(start)
+    sweep_at(start, INTERVAL + GRACE + WAIT)
+    assert texts_to(SISTER) == []
+    (alert,) = texts_to("+15145550166")
+    assert "99 rue Ontario" in alert
+
+
+def test_a_plan_that_waits_for_the_contact_calls_ems_after_them(
+    session: Session, operator: Any, start: datetime
+) -> None:
+    waits = PlanFields(
+        address="4520 rue Saint-Denis",
+        region=Region.objects.get().pk,
+        response="both",
+        order="contact_first",
+        wait_for_contact=True,
+        contacts=(Contact("Maryse", SISTER, agreed=True),),
+    )
+    plan_services.plan_version_save(session_id=session.pk, user=operator, fields=waits, ready=True)
+    checkins.monitoring_start(
+        session_id=session.pk, user=operator, interval_seconds=INTERVAL, grace_seconds=GRACE
+    )
+    ladder = silent_until_missed(start)
+    sweep_at(start, INTERVAL + GRACE + WAIT)
+    response = ladder.steps.get(kind="response")
+    assert response.result == "contacts_texted_and_called:1"
+    assert steps(ladder)["ems_after_contact"] == "pending"
+    sweep_at(start, INTERVAL + GRACE + 2 * WAIT)
+    ems = ladder.steps.get(kind="ems_after_contact")
+    assert ems.status == "done" and ems.result.startswith("ems_task_shown")
+
+
+def test_an_operator_who_acknowledges_anothers_alarm_takes_the_session(
+    monitored: Monitoring, start: datetime, session: Session, operator2: Any
+) -> None:
+    ladder = silent_until_missed(start)
+    sweep_at(start, INTERVAL + GRACE + WIDEN)  # widened to everyone
+    escalation.escalation_acknowledge(escalation_id=ladder.pk, user=operator2)
+    session.refresh_from_db()
+    assert session.operator == operator2
+    assert "taken_over" in kinds(session)
+    # Now it is theirs to act on: they can close it.
+    escalation.escalation_close(escalation_id=ladder.pk, user=operator2, outcome="client_ok")
+
+
+def test_an_unreachable_contact_is_shown_on_the_alarm(
+    monitored: Monitoring, start: datetime, session: Session
+) -> None:
+    ladder = silent_until_missed(start)
+    sweep_at(start, INTERVAL + GRACE + WAIT)
+    alert = next(s for s in OutboundSMS.objects.all() if s.to_phone == SISTER)
+    _callback(alert, "undelivered")
+    assert "contact_unreachable:text_undelivered" in ladder.steps.get(kind="response").result
+    assert "contact_unreachable" in kinds(session)

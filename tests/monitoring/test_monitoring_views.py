@@ -118,7 +118,10 @@ def test_a_widened_alarm_shows_on_every_operators_dashboard(
     shown = selectors.dashboard_snapshot(user=operator2)["alarms"]
     assert [(a["id"], a["widened"]) for a in shown] == [(alarm.pk, True)]
     post(web_for(operator2), session, "alarm/acknowledge", {"escalation": alarm.pk})
-    assert selectors.dashboard_snapshot(user=operator2)["alarms"] == []
+    # Acknowledging it made the session theirs: the alarm is now theirs to close.
+    (theirs,) = selectors.dashboard_snapshot(user=operator2)["alarms"]
+    assert (theirs["operator_id"], theirs["widened"]) == (operator2.pk, False)
+    assert selectors.dashboard_snapshot(user=operator)["alarms"] == []
 
 
 def test_the_dispatch_task_shows_what_ems_needs_and_the_read_is_recorded(

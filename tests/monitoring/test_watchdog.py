@@ -72,3 +72,22 @@ def test_the_command_runs_one_look(sandbox: Any) -> None:
     out = io.StringIO()
     call_command("timer_watchdog", "--once", stdout=out)
     assert out.getvalue().strip() == "ok"
+
+
+def test_a_database_that_stays_down_is_an_outage_too(sandbox: Any) -> None:
+    from django.db import OperationalError, connection
+
+    from monitoring.watchdog import Watchdog
+
+    def down(*args: Any) -> Any:
+        raise OperationalError("could not connect to server")
+
+    watchdog = Watchdog(started_at=long_ago())
+    first = timezone.now()
+    with connection.execute_wrapper(down):
+        assert watchdog.look(first) == "database_down"
+        assert watchdog.look(first + timedelta(seconds=31)) == "database_down_alerted"
+        assert watchdog.look(first + timedelta(seconds=60)) == "database_down"
+    assert len(sandbox.messages(to=SUPERVISOR)) == 1
+    beat_at(0)
+    assert watchdog.look() == "ok"

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 from django.utils import timezone
 
-from monitoring.watchdog import watchdog_check
+from monitoring.watchdog import Watchdog
 
 
 class Command(BaseCommand):
@@ -21,13 +21,9 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="look once and exit")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        started_at = timezone.now()
+        watchdog = Watchdog(started_at=timezone.now())
         while True:
-            try:
-                result = watchdog_check(started_at=started_at)
-            except Exception as exc:  # the database may be down: keep watching
-                self.stderr.write(f"watchdog: could not check the heartbeat: {exc}")
-                result = "error"
+            result = watchdog.look()
             if options["once"]:
                 self.stdout.write(result)
                 return
