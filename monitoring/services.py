@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
@@ -29,6 +31,8 @@ from nors.lib import crypto, realtime, roles
 from nors.lib.jsonapi import Conflict
 
 MAX_REPLY_LENGTH = 1600
+
+log = logging.getLogger(__name__)
 
 
 class SessionConflict(Conflict):
@@ -142,13 +146,25 @@ class _RepeatedSid(Exception):
     pass
 
 
+INBOUND_ATTEMPTS = 3
+
+
 def inbound_sms_receive(*, sid: str, phone: str, body: str) -> Message | None:
     """Records a client's text. Returns None when Twilio is repeating one we already have."""
-    try:
-        return _inbound_record(sid=sid, phone=phone, body=body)
-    except _RepeatedSid:
-        # A MessageSid we already have (Twilio retries): the whole attempt rolled back.
-        return None
+    for attempt in range(1, INBOUND_ATTEMPTS + 1):
+        try:
+            return _inbound_record(sid=sid, phone=phone, body=body)
+        except _RepeatedSid:
+            # A MessageSid we already have (Twilio retries): the whole attempt rolled back.
+            return None
+        except OperationalError:
+            # Twilio never resends an incoming text, so a deadlock victim or a lock timeout
+            # must not lose it: the whole transaction rolled back and can run again.
+            if attempt == INBOUND_ATTEMPTS or transaction.get_connection().in_atomic_block:
+                raise
+            log.warning("recording an inbound text failed (attempt %s); retrying", attempt)
+            time.sleep(0.05 * attempt)
+    raise AssertionError("unreachable")
 
 
 @transaction.atomic

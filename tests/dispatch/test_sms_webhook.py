@@ -209,3 +209,22 @@ def test_a_french_line_answers_in_french(client: Client, settings: Any) -> None:
     auto = Message.objects.get(direction=Direction.OUTBOUND)
     assert auto.body.startswith("Bonjour") and "911" in auto.body
     assert Session.objects.get().language == "fr"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_text_that_loses_a_deadlock_is_recorded_on_the_next_attempt() -> None:
+    """Twilio never resends an incoming text: a deadlock victim must not lose it."""
+    from django.db import OperationalError, connection
+
+    failures = []
+
+    def deadlock_once(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if sql.startswith("INSERT") and "monitoring_message" in sql and not failures:
+            failures.append(sql)
+            raise OperationalError("deadlock detected")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(deadlock_once):
+        response = signed_post(Client(), "/twilio/sms/", inbound_params("still here"))
+    assert response.status_code == 200 and failures
+    assert Message.objects.get(direction="in").body == "still here"
