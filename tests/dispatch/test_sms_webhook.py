@@ -216,7 +216,7 @@ def test_a_text_that_loses_a_deadlock_is_recorded_on_the_next_attempt() -> None:
     """Twilio never resends an incoming text: a deadlock victim must not lose it."""
     from django.db import OperationalError, connection
 
-    failures = []
+    failures: list[str] = []
 
     def deadlock_once(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         if sql.startswith("INSERT") and "monitoring_message" in sql and not failures:
