@@ -1,11 +1,14 @@
-"""The console's real stack for a benchmark: a fresh database, then daphne, the Twilio sandbox
-and a Celery worker as child processes, which are always stopped again (by PID) on the way out.
+"""The console's real stack for a benchmark: a fresh database, then daphne, the Twilio sandbox,
+a Celery worker and (optionally) beat as child processes, which are always stopped again (by
+PID) on the way out. For chaos, the stack can run on a Redis server of its own, which it may
+kill and start again empty, and the worker can be killed and started again.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -14,9 +17,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -46,6 +49,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 def http_ok(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
@@ -71,6 +80,13 @@ class StackConfig:
     worker: bool = True
     sandbox: bool = True
     web_workers: int = 2
+    beat: bool = False
+    worker_concurrency: int = 1
+    # A redis-server of the stack's own (on a free port, nothing saved) instead of redis_url,
+    # so chaos can restart it empty without touching a Redis that others share.
+    own_redis: bool = False
+    # Settings a scenario needs on top of console_env's, such as the timer periods.
+    extra_env: Mapping[str, str] = field(default_factory=dict)
     log_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="nors-bench-")))
 
 
@@ -83,6 +99,9 @@ class Stack:
     # The same database as the superuser, so the benchmark can still read when the console
     # has used up its connections.
     reader_url: str
+    # What worker_kill, worker_start and redis_restart need.
+    processes: Processes | None = None
+    config: StackConfig | None = None
 
 
 # -- child processes -----------------------------------------------------------------------
@@ -131,6 +150,16 @@ class Processes:
             if time.monotonic() > deadline:
                 raise StackError(f"{name} not ready after {timeout_s:.0f}s:\n{self.log_tail(name)}")
             time.sleep(0.1)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL a child and everything in its process group, as a crash would: no clean-up."""
+        for entry in [e for e in self.started if e[0] == name]:
+            proc = entry[1]
+            with suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            self.started.remove(entry)
+            say(f"killed {name} (pid {proc.pid}) and its process group")
 
     def stop_all(self) -> None:
         for name, proc in reversed(self.started):
@@ -203,6 +232,22 @@ def queue_purge(redis_url: str, queue: str) -> None:
         client.close()
 
 
+def channels_purge(redis_url: str, prefix: str) -> None:
+    """An earlier run's daphne, stopped before its consumers left their groups, leaves them as
+    members for a day (channels_redis' group expiry): every event would still be sent to their
+    channels, which nobody reads, until each is full. Only this prefix's groups and channels."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        for pattern in (f"{prefix}:group:*", f"{prefix}specific.*"):
+            keys = list(client.scan_iter(match=pattern, count=1000))
+            if keys:
+                client.delete(*keys)
+    finally:
+        client.close()
+
+
 def migrate(env: dict[str, str], log_dir: Path) -> None:
     log_path = log_dir / "migrate.log"
     with open(log_path, "wb") as log:
@@ -244,6 +289,7 @@ def console_env(config: StackConfig, *, console_url: str, sandbox_url: str) -> d
             "TWILIO_AUTH_TOKEN": config.twilio_auth_token,
             "TWILIO_PHONE_NUMBER": config.line_number,
             "PYTHONUNBUFFERED": "1",
+            **config.extra_env,
         }
     )
     return env
@@ -280,7 +326,9 @@ def _start_sandbox(
     procs.wait_ready("sandbox", proc, lambda: http_ok(f"http://127.0.0.1:{port}/"))
 
 
-def _start_worker(procs: Processes, env: dict[str, str], config: StackConfig) -> None:
+def _start_worker(
+    procs: Processes, env: dict[str, str], config: StackConfig, name: str = "worker"
+) -> None:
     command = [
         PYTHON,
         "-m",
@@ -289,7 +337,7 @@ def _start_worker(procs: Processes, env: dict[str, str], config: StackConfig) ->
         "nors",
         "worker",
         "--concurrency",
-        "1",
+        str(config.worker_concurrency),
         "-Q",
         config.queue,
         "-n",
@@ -300,30 +348,82 @@ def _start_worker(procs: Processes, env: dict[str, str], config: StackConfig) ->
         "--without-mingle",
         "--without-heartbeat",
     ]
-    proc = procs.start("worker", command, env)
-    procs.wait_ready("worker", proc, lambda: " ready." in procs.log_tail("worker", 100_000))
+    proc = procs.start(name, command, env)
+    procs.wait_ready(name, proc, lambda: " ready." in procs.log_tail(name, 100_000))
+
+
+def _start_beat(procs: Processes, env: dict[str, str], log_dir: Path) -> None:
+    schedule = log_dir / "beat-schedule"
+    command = [PYTHON, "-m", "celery", "-A", "nors", "beat", "--loglevel", "INFO"]
+    proc = procs.start("beat", [*command, "--schedule", str(schedule)], env)
+    procs.wait_ready("beat", proc, lambda: "beat: Starting" in procs.log_tail("beat", 100_000))
+
+
+def _start_redis(procs: Processes, port: int) -> None:
+    server = shutil.which("redis-server")
+    if server is None:
+        raise StackError("own_redis needs redis-server on the PATH")
+    command = [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly"]
+    proc = procs.start("redis", [*command, "no"], dict(os.environ))
+    procs.wait_ready("redis", proc, lambda: port_open(port), timeout_s=15)
+
+
+def _parts(stack: Stack) -> tuple[Processes, StackConfig]:
+    if stack.processes is None or stack.config is None:
+        raise StackError("this stack was not started by console_stack")
+    return stack.processes, stack.config
+
+
+def worker_kill(stack: Stack) -> None:
+    """SIGKILL the worker and its pool processes; the tasks they held are lost with them."""
+    procs, _config = _parts(stack)
+    for name in [n for n, _ in procs.started if n.startswith("worker")]:
+        procs.kill(name)
+
+
+def worker_start(stack: Stack, name: str = "worker") -> None:
+    """Another worker; give it a name of its own to keep each one's log."""
+    procs, config = _parts(stack)
+    _start_worker(procs, stack.env, config, name)
+
+
+def redis_restart(stack: Stack) -> None:
+    """Kills the stack's own Redis and starts it again, empty, on the same port."""
+    procs, config = _parts(stack)
+    if not config.own_redis:
+        raise StackError("only a stack with own_redis may restart Redis")
+    procs.kill("redis")
+    _start_redis(procs, urlsplit(config.redis_url).port or 6379)
 
 
 @contextmanager
 def console_stack(config: StackConfig) -> Iterator[Stack]:
     config.log_dir.mkdir(parents=True, exist_ok=True)
     console_port, sandbox_port = free_port(), free_port()
+    if config.own_redis:
+        config = replace(config, redis_url=f"redis://127.0.0.1:{free_port()}/0")
     console_url = f"http://127.0.0.1:{console_port}"
     sandbox_url = f"http://127.0.0.1:{sandbox_port}"
     env = console_env(config, console_url=console_url, sandbox_url=sandbox_url)
     say(f"logs in {config.log_dir}")
     database_recreate(config)
-    queue_purge(config.redis_url, config.queue)
-    say("migrating the benchmark database")
-    migrate(env, config.log_dir)
     procs = Processes(config.log_dir)
     try:
+        if config.own_redis:
+            _start_redis(procs, urlsplit(config.redis_url).port or 6379)
+        queue_purge(config.redis_url, config.queue)
+        channels_purge(config.redis_url, config.channels_prefix)
+        say("migrating the benchmark database")
+        migrate(env, config.log_dir)
         _start_daphne(procs, env, console_port, config.web_workers)
         if config.sandbox:
             _start_sandbox(procs, env, config, sandbox_port, console_url)
         if config.worker:
             _start_worker(procs, env, config)
+        if config.beat:
+            _start_beat(procs, env, config.log_dir)
         sandbox = sandbox_url if config.sandbox else None
-        yield Stack(console_url, sandbox, env, config.log_dir, reader_url(config))
+        stack = Stack(console_url, sandbox, env, config.log_dir, reader_url(config))
+        yield replace(stack, processes=procs, config=config)
     finally:
         procs.stop_all()

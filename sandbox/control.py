@@ -6,6 +6,7 @@ import asyncio
 import json
 import struct
 import zlib
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -179,12 +180,28 @@ async def media(request: web.Request) -> web.Response:
 
 async def list_messages(request: web.Request) -> web.Response:
     state = request.app[RUNTIME].state
-    return web.json_response({"messages": state.messages(to=request.query.get("to"))})
+    messages = state.messages(to=request.query.get("to"), since=_since(request))
+    return web.json_response({"messages": messages})
 
 
 async def list_calls(request: web.Request) -> web.Response:
     state = request.app[RUNTIME].state
-    return web.json_response({"calls": state.calls(to=request.query.get("to"))})
+    calls = state.calls(to=request.query.get("to"), since=_since(request))
+    return web.json_response({"calls": calls})
+
+
+def _since(request: web.Request) -> datetime | None:
+    """Lets a poller ask only for what is new instead of copying all traffic every time."""
+    value = request.query.get("since")
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise bad_request(f"'since' must be an ISO 8601 time, not {value!r}") from None
+    if moment.tzinfo is None:
+        raise bad_request("'since' needs a UTC offset, like the 'received_at' it comes from")
+    return moment
 
 
 async def list_callbacks(request: web.Request) -> web.Response:

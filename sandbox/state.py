@@ -24,6 +24,7 @@ from sandbox.resources import (
     Message,
     call_json,
     callback_json,
+    iso,
     message_json,
     now,
     phone_entry_for_inbound,
@@ -39,6 +40,12 @@ FINAL_CALL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "ca
 def _billed_seconds(started: datetime | None, ended: datetime) -> int:
     """Twilio bills whole seconds, rounded up; a call never answered lasted zero."""
     return 0 if started is None else max(1, math.ceil((ended - started).total_seconds()))
+
+
+def _control_fields(status_callback: str | None, created: datetime) -> JSON:
+    """What only the control API shows: Twilio's own dates are whole seconds, and timing
+    measurements need the moment the request arrived."""
+    return {"status_callback": status_callback, "received_at": iso(created)}
 
 
 class SandboxState:
@@ -106,12 +113,12 @@ class SandboxState:
             message = self._messages.get(sid)
             return None if message is None else message_json(message)
 
-    def messages(self, to: str | None = None) -> list[JSON]:
+    def messages(self, to: str | None = None, since: datetime | None = None) -> list[JSON]:
         with self._lock:
             return [
-                message_json(m) | {"status_callback": m.status_callback}
+                message_json(m) | _control_fields(m.status_callback, m.created)
                 for m in self._messages.values()
-                if to is None or m.to == to
+                if (to is None or m.to == to) and (since is None or m.created >= since)
             ]
 
     def move_message(self, sid: str, status: str, **changes: Any) -> Message | None:
@@ -148,12 +155,12 @@ class SandboxState:
             call = self._calls.get(sid)
             return None if call is None else call_json(call)
 
-    def calls(self, to: str | None = None) -> list[JSON]:
+    def calls(self, to: str | None = None, since: datetime | None = None) -> list[JSON]:
         with self._lock:
             return [
-                call_json(c) | {"status_callback": c.status_callback}
+                call_json(c) | _control_fields(c.status_callback, c.created)
                 for c in self._calls.values()
-                if to is None or c.to == to
+                if (to is None or c.to == to) and (since is None or c.created >= since)
             ]
 
     def move_call(self, sid: str, status: str) -> Call | None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 import pytest
 
@@ -112,3 +114,36 @@ async def test_it_serves_the_phone_page(box: Sandbox, path: str) -> None:
     for asset in ("/sandbox/static/phone.js", "/sandbox/static/phone.css"):
         async with box.http.get(box.base_url + asset) as response:
             assert response.status == 200
+
+
+async def test_it_says_when_each_text_and_call_arrived_to_the_microsecond(box: Sandbox) -> None:
+    await box.create_message(Body="one")
+    form = {"To": CLIENT, "From": LINE, "Twiml": "<Response/>"}
+    async with box.http.post(box.rest("Calls.json"), data=form, headers=box.auth):
+        pass
+    _, messages = await box.api("GET", "/sandbox/api/messages")
+    _, calls = await box.api("GET", "/sandbox/api/calls")
+    for item in (messages["messages"][0], calls["calls"][0]):
+        received = datetime.fromisoformat(item["received_at"])
+        assert received.tzinfo is not None
+        assert received.replace(microsecond=0) == parsedate_to_datetime(item["date_created"])
+
+
+async def test_it_lists_only_what_arrived_since_a_time(box: Sandbox) -> None:
+    await box.create_message(Body="one")
+    _, first = await box.api("GET", "/sandbox/api/messages")
+    cursor = first["messages"][0]["received_at"]
+    await box.create_message(Body="two")
+    _, since = await box.api("GET", "/sandbox/api/messages", params={"since": cursor})
+    assert [m["body"] for m in since["messages"]] == ["one", "two"]
+    later = datetime.fromisoformat(since["messages"][1]["received_at"]) + timedelta(microseconds=1)
+    _, none = await box.api("GET", "/sandbox/api/calls", params={"since": later.isoformat()})
+    assert none["calls"] == []
+    _, after = await box.api("GET", "/sandbox/api/messages", params={"since": later.isoformat()})
+    assert after["messages"] == []
+
+
+@pytest.mark.parametrize("since", ["yesterday", "2026-11-21T10:00:00"])
+async def test_it_refuses_a_since_it_cannot_place(box: Sandbox, since: str) -> None:
+    status, body = await box.api("GET", "/sandbox/api/messages", params={"since": since})
+    assert status == 400 and "since" in body["error"]
