@@ -84,7 +84,10 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py 8 times reads out after 5 s by default, exactly channels_redis'
+                # blocking wait for the next event: idle dashboards were cut off every 5 s
+                # (django/channels_redis#422). Longer, and still finite, so a dead Redis shows.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 10}],
                 "prefix": env.str("CHANNELS_PREFIX", default=_NAMESPACE),
             },
         }

@@ -194,3 +194,19 @@ async def test_a_missed_check_in_raises_the_alarm_on_the_operators_dashboard(
     assert seen and not any(e["escalation"]["widened"] for e in seen)
     await mine.disconnect()
     await other.disconnect()
+
+
+async def test_an_idle_dashboard_stays_connected_over_redis(operator: Any) -> None:
+    """redis-py 8 cut idle consumers off after 5 s (django/channels_redis#422)."""
+    from django.conf import settings
+
+    if "CONFIG" not in settings.CHANNEL_LAYERS["default"]:
+        pytest.skip("the in-memory channel layer has no read timeout (set REDIS_URL)")
+    communicator, _ = await _snapshot_for(operator)
+    assert await communicator.receive_nothing(timeout=6.5)
+    await database_sync_to_async(services.inbound_sms_receive)(
+        sid="SM" + "e" * 32, phone="+15145550888", body="hello?"
+    )
+    event = await _receive_type(communicator, "session")
+    assert event["session"]["status"] == "waiting"
+    await communicator.disconnect()
