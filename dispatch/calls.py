@@ -28,7 +28,7 @@ from dispatch.models import (
     OutboundCall,
     StatusCallback,
 )
-from nors.lib import background
+from nors.lib import tasks
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +40,7 @@ FINAL = {s for s, rank in CALL_RANK.items() if rank == CALL_RANK[CallStatus.COMP
 def _enqueue(call_id: int, countdown: float = 0) -> None:
     from dispatch.tasks import place_outbound_call
 
-    try:
-        place_outbound_call.apply_async((call_id,), countdown=countdown)
-    except Exception:
-        log.exception("could not queue call %s; the sweeper will pick it up", call_id)
+    tasks.task_queue(place_outbound_call, call_id, countdown=countdown)
 
 
 def outbound_call_queue(
@@ -65,7 +62,9 @@ def outbound_call_queue(
         created_at=now,
         updated_at=now,
     )
-    transaction.on_commit(lambda: background.submit(_enqueue, call.pk))
+    from dispatch.tasks import place_outbound_call
+
+    tasks.task_queue_on_commit(place_outbound_call, call.pk)
     return call
 
 

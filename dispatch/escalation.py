@@ -7,7 +7,6 @@ runs only through a compare-and-set from pending to done, so it never runs twice
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,10 +33,8 @@ from dispatch.services import outbound_sms_queue
 from monitoring import services as session_services
 from monitoring import texts
 from monitoring.models import CheckIn, Session
-from nors.lib import background, realtime, roles
+from nors.lib import realtime, roles, tasks
 from nors.lib.jsonapi import Conflict
-
-log = logging.getLogger(__name__)
 
 WIDENING = (StepKind.WIDEN_SHIFT, StepKind.WIDEN_SUPERVISOR)
 
@@ -46,18 +43,10 @@ class EscalationConflict(Conflict):
     pass
 
 
-def _fire(step_id: int, eta: datetime) -> None:
+def _timer(step: EscalationStep) -> None:
     from dispatch.tasks import escalation_step_due
 
-    try:
-        escalation_step_due.apply_async((step_id,), eta=eta)
-    except Exception:
-        log.exception("could not queue ladder step %s; the sweeper will pick it up", step_id)
-
-
-def _timer(step: EscalationStep) -> None:
-    pk, eta = step.pk, step.due_at
-    transaction.on_commit(lambda: background.submit(_fire, pk, eta))
+    tasks.task_queue_on_commit(escalation_step_due, step.pk, eta=step.due_at)
 
 
 def plan_in_force(escalation: Escalation) -> PlanVersion:

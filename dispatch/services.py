@@ -18,7 +18,7 @@ from dispatch.models import (
     StatusCallback,
     status_moves_forward,
 )
-from nors.lib import background, realtime
+from nors.lib import realtime, tasks
 
 log = logging.getLogger(__name__)
 
@@ -33,19 +33,17 @@ def outbound_sms_queue(*, to: str, body: str, session_id: int | None = None) -> 
         created_at=now,
         updated_at=now,
     )
+    from dispatch.tasks import send_outbound_sms
+
     # Off the request's path: if this process dies first, the sweeper finds the row.
-    transaction.on_commit(lambda: background.submit(_enqueue, sms.pk))
+    tasks.task_queue_on_commit(send_outbound_sms, sms.pk)
     return sms
 
 
 def _enqueue(outbound_id: int, countdown: float = 0) -> None:
     from dispatch.tasks import send_outbound_sms
 
-    try:
-        send_outbound_sms.apply_async((outbound_id,), countdown=countdown)
-    except Exception:
-        # The broker is down: the row is safe in the outbox and the sweeper will send it.
-        log.exception("could not queue outbound SMS %s; the sweeper will pick it up", outbound_id)
+    tasks.task_queue(send_outbound_sms, outbound_id, countdown=countdown)
 
 
 def _claim(outbound_id: int, now: datetime) -> bool:

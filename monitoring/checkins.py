@@ -7,7 +7,6 @@ so when both paths act on the same check-in, only one of them does anything.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,10 +26,8 @@ from monitoring.models import (
     MonitoringStatus,
     Session,
 )
-from nors.lib import background, realtime
+from nors.lib import realtime, tasks
 from nors.lib.jsonapi import Conflict
-
-log = logging.getLogger(__name__)
 
 MAX_INTERVAL = 30 * 60
 MAX_GRACE = 10 * 60
@@ -43,19 +40,10 @@ class MonitoringConflict(Conflict):
 # -- timers --------------------------------------------------------------------------------------
 
 
-def _fire(checkin_id: int, eta: datetime) -> None:
+def _timer(checkin: CheckIn) -> None:
     from monitoring.tasks import checkin_due
 
-    try:
-        checkin_due.apply_async((checkin_id,), eta=eta)
-    except Exception:
-        # The broker is down: the deadline is in the database and the sweeper will act on it.
-        log.exception("could not queue check-in %s; the sweeper will pick it up", checkin_id)
-
-
-def _timer(checkin: CheckIn) -> None:
-    pk, eta = checkin.pk, checkin.due_at
-    transaction.on_commit(lambda: background.submit(_fire, pk, eta))
+    tasks.task_queue_on_commit(checkin_due, checkin.pk, eta=checkin.due_at)
 
 
 # -- starting and ending -------------------------------------------------------------------------
