@@ -351,7 +351,7 @@ def benchmark(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
         quiesce(args)
     if args.open_sessions_first:
         # Texts then join open conversations, as most texts do: a session opens once and
-        # carries many. The opening burst (auto-reply, worker, three callbacks) stays out.
+        # carries many. The opening burst (auto-reply, worker, its callbacks) stays out.
         opening = [sms_call(public_url=stack.console_url, phone=p, body="Hi?") for p in phones]
         phase_run(stack, opening, "opening sessions", args, rate=min(args.rate, 50.0))
         quiesce(args)

@@ -14,6 +14,10 @@ SMS_FAILURES = {
     "failed": (30008, "Unknown error"),
 }
 
+# A new Message is `queued`, or `accepted` when a Messaging Service picks the sender. Twilio
+# sends no callback for that first status, only for each change after it.
+LATER_MESSAGE_STATUSES = {"accepted": ("queued", "sent"), "queued": ("sent",)}
+
 CALL_JOURNEYS = {
     "completed": ("initiated", "ringing", "in-progress", "completed"),
     "no-answer": ("initiated", "ringing", "no-answer"),
@@ -26,8 +30,11 @@ FINAL_CALL_EVENT = "completed"
 
 
 async def run_message(runtime: SandboxRuntime, sid: str, outcome: str) -> None:
-    """queued, sent, then the outcome; each callback is settled before the next is sent."""
-    for status in ("queued", "sent", outcome):
+    """Each status after the first, then the outcome; each callback settles before the next."""
+    created = runtime.state.message(sid)
+    if created is None:
+        return
+    for status in (*LATER_MESSAGE_STATUSES[created["status"]], outcome):
         await asyncio.sleep(runtime.delay_s)
         code, text = SMS_FAILURES.get(status, (None, None))
         changes = {"error_code": code, "error_message": text} if code else {}

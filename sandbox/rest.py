@@ -159,6 +159,7 @@ def _is_web_url(url: str) -> bool:
 
 def _new_message(form: Form, runtime: SandboxRuntime) -> Message:
     body = _text(form, "Body")
+    service = _text(form, "MessagingServiceSid") or None
     # A Messaging Service picks the line's number to send from.
     sender = _text(form, "From") or runtime.config.line_number
     return Message(
@@ -170,7 +171,9 @@ def _new_message(form: Form, runtime: SandboxRuntime) -> Message:
         num_segments=count_segments(body),
         num_media=len(form.getall("MediaUrl", [])),
         status_callback=_text(form, "StatusCallback") or None,
-        messaging_service_sid=_text(form, "MessagingServiceSid") or None,
+        messaging_service_sid=service,
+        # As Twilio answers: `accepted` when a Messaging Service handles the text.
+        status="accepted" if service else "queued",
     )
 
 

@@ -46,10 +46,10 @@ async def test_it_lists_calls(box: Sandbox, console: Console) -> None:
 async def test_it_lists_callback_attempts(box: Sandbox, console: Console) -> None:
     response = await box.create_message(StatusCallback=console.url("/s/"))
     sid = (await response.json())["sid"]
-    await console.wait_for(lambda: len(console.received) == 3)
+    await console.wait_for(lambda: len(console.received) == 2)
     _, body = await box.api("GET", f"/sandbox/api/callbacks?sid={sid}")
     attempts = body["callbacks"]
-    assert [a["event"] for a in attempts] == ["queued", "sent", "delivered"]
+    assert [a["event"] for a in attempts] == ["sent", "delivered"]
     first = attempts[0]
     assert (first["kind"], first["url"], first["http_status"]) == (
         "message-status",
@@ -94,7 +94,8 @@ async def test_reset_forgets_all_traffic(box: Sandbox, console: Console) -> None
     # Nothing queued before the reset reaches the console afterwards.
     seen = len(console.received)
     await asyncio.sleep(0.2)
-    assert len(console.received) == seen < 4
+    # One incoming-text webhook and two status callbacks, had all got there first.
+    assert len(console.received) == seen < 3
 
 
 async def test_its_config_never_shows_the_token(box: Sandbox, console: Console) -> None:

@@ -123,6 +123,7 @@ async def test_it_sends_from_the_line_for_a_messaging_service(box: Sandbox) -> N
     message = await response.json()
     assert response.status == 201
     assert (message["from"], message["messaging_service_sid"]) == (LINE, service)
+    assert message["status"] == "accepted"
 
 
 async def test_it_fetches_a_message_as_it_moves_on(box: Sandbox) -> None:
