@@ -71,13 +71,18 @@ def _record_accepted(sms: OutboundSMS, result: gateway.SendResult) -> OutboundSM
     now = timezone.now()
     status = TWILIO_TO_OUTBOUND.get(result.status, OutboundStatus.ACCEPTED)
     with transaction.atomic():
-        OutboundSMS.objects.filter(pk=sms.pk, status=OutboundStatus.SENDING).update(
+        moved = OutboundSMS.objects.filter(pk=sms.pk, status=OutboundStatus.SENDING).update(
             status=status, twilio_sid=result.sid, attempts=sms.attempts + 1, updated_at=now
         )
         # Twilio's callbacks can beat its own REST answer to us; apply any that did.
-        for callback in StatusCallback.objects.filter(twilio_sid=result.sid, applied=False):
+        early = list(StatusCallback.objects.filter(twilio_sid=result.sid, applied=False))
+        for callback in early:
             _apply_callback(callback)
-        sms.refresh_from_db()
+        if early or not moved:
+            sms.refresh_from_db()
+        else:
+            sms.status, sms.twilio_sid, sms.updated_at = status, result.sid, now
+            sms.attempts += 1
         _publish(sms)
     return sms
 
@@ -120,22 +125,34 @@ def status_callback_record(*, sid: str, status: str, error_code: str = "") -> bo
     now = timezone.now()
     try:
         with transaction.atomic():
+            sms = OutboundSMS.objects.select_for_update().filter(twilio_sid=sid).first()
+            # With no row for the SID yet, the REST answer carrying it has not been stored:
+            # the callback is kept, unapplied, for then.
             callback = StatusCallback.objects.create(
-                twilio_sid=sid, status=status, error_code=error_code, received_at=now
+                twilio_sid=sid,
+                status=status,
+                error_code=error_code,
+                received_at=now,
+                applied=sms is not None,
             )
-            _apply_callback(callback)
+            if sms is not None:
+                _status_apply(sms, callback)
     except IntegrityError:
         return False
     return True
 
 
 def _apply_callback(callback: StatusCallback) -> None:
-    new_status = TWILIO_TO_OUTBOUND.get(callback.status)
     sms = OutboundSMS.objects.select_for_update().filter(twilio_sid=callback.twilio_sid).first()
     if sms is None:
         # Not ours yet: the REST answer carrying this SID has not been stored. Kept for then.
         return
     StatusCallback.objects.filter(pk=callback.pk).update(applied=True)
+    _status_apply(sms, callback)
+
+
+def _status_apply(sms: OutboundSMS, callback: StatusCallback) -> None:
+    new_status = TWILIO_TO_OUTBOUND.get(callback.status)
     if new_status is None or not status_moves_forward(sms.status, new_status):
         return
     sms.status = new_status

@@ -16,7 +16,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from clients.models import PlanStatus
-from monitoring import services, texts
+from monitoring import selectors, services, texts
 from monitoring.models import (
     CHECKIN_WAITING,
     CheckIn,
@@ -224,8 +224,63 @@ def checkin_due(*, checkin_id: int, now: datetime | None = None) -> str:
     if checkin.status == CheckInStatus.SCHEDULED:
         return _prompt(checkin, now)
     if checkin.status == CheckInStatus.PROMPTED:
+        if _deadline_held(checkin, now):
+            return "held"
         return _miss(checkin, now)
     return "moved_on"
+
+
+def _answer_deadline(checkin: CheckIn) -> tuple[datetime, bool]:
+    """When the answer is due, and whether the prompt has left yet.
+
+    The grace period counts from when the prompt left for Twilio, not from when it was written
+    down: on an overloaded machine a text can wait in the outbox, and a client who takes the
+    whole grace period to answer a text that reached them late must not be alarmed. A prompt
+    that does not leave holds the deadline for CHECKIN_SEND_WAIT_SECONDS at most: then the
+    alarm goes out anyway, because a client the line cannot reach is not known to be safe.
+    """
+    from dispatch.models import OutboundSMS, OutboundStatus
+
+    assert checkin.prompted_at is not None
+    grace = timedelta(seconds=checkin.monitoring.grace_seconds)
+    latest = checkin.prompted_at + grace + timedelta(seconds=settings.CHECKIN_SEND_WAIT_SECONDS)
+    row = (
+        OutboundSMS.objects.filter(pk=checkin.prompt_id).values_list("status", "claimed_at").first()
+    )
+    if row is None:
+        return checkin.prompted_at + grace, True
+    status, claimed_at = row
+    if status in (OutboundStatus.FAILED, OutboundStatus.UNDELIVERED):
+        # It will never reach them: the grace period is over (as `checkin_hurry` decides).
+        return checkin.prompted_at, True
+    if status == OutboundStatus.QUEUED:
+        return latest, False
+    return min(latest, (claimed_at or checkin.prompted_at) + grace), True
+
+
+def _deadline_held(checkin: CheckIn, now: datetime) -> bool:
+    """Moves the deadline to the end of a grace period counted from the prompt leaving. A
+    prompt still in the outbox is looked at again on every sweep until it leaves."""
+    deadline, left = _answer_deadline(checkin)
+    if deadline <= now:
+        return False
+    look_again = deadline if left else min(deadline, now + _sweep_period())
+    with transaction.atomic():
+        moved = CheckIn.objects.filter(
+            pk=checkin.pk, status=CheckInStatus.PROMPTED, due_at=checkin.due_at
+        ).update(due_at=look_again, deadline_at=deadline)
+        if not moved:
+            return True
+        if left:
+            checkin.due_at = look_again
+            _timer(checkin)
+        if deadline != checkin.deadline_at:
+            _publish(Session.objects.get(pk=checkin.session_id))
+    return True
+
+
+def _sweep_period() -> timedelta:
+    return timedelta(seconds=settings.TIMER_SWEEP_SECONDS)
 
 
 def _prompt(checkin: CheckIn, now: datetime) -> str:
@@ -235,17 +290,17 @@ def _prompt(checkin: CheckIn, now: datetime) -> str:
         return "ended"
     deadline = now + timedelta(seconds=monitoring.grace_seconds)
     with transaction.atomic():
-        services.session_lock(checkin.session_id)
+        session = services.session_locked(checkin.session_id)
         moved = CheckIn.objects.filter(pk=checkin.pk, status=CheckInStatus.SCHEDULED).update(
             status=CheckInStatus.PROMPTED, prompted_at=now, deadline_at=deadline, due_at=deadline
         )
         if not moved:
             return "moved_on"
-        session = Session.objects.get(pk=checkin.session_id)
         body = texts.render(texts.CHECKIN_PROMPT, session.language)
         message = services.session_send_automatic(session, body, at=now)
         CheckIn.objects.filter(pk=checkin.pk).update(prompt=message.outbound)
-        checkin.due_at = deadline
+        checkin.status, checkin.prompted_at = CheckInStatus.PROMPTED, now
+        checkin.due_at = checkin.deadline_at = deadline
         _timer(checkin)
         services.session_event(
             session,
@@ -255,7 +310,8 @@ def _prompt(checkin: CheckIn, now: datetime) -> str:
             planned_at=checkin.prompt_at.isoformat(),
             late_ms=round((now - checkin.prompt_at).total_seconds() * 1000),
         )
-        _publish(session)
+        # Monitoring and check-in are in hand: the dashboards need nothing read again.
+        _publish(session, selectors.MonitoringNow(monitoring, checkin))
     return "prompted"
 
 
@@ -275,7 +331,7 @@ def _miss(checkin: CheckIn, now: datetime) -> str:
             "checkin_missed",
             at=now,
             number=checkin.number,
-            planned_at=checkin.due_at.isoformat(),
+            planned_at=(checkin.deadline_at or checkin.due_at).isoformat(),
         )
         escalation.escalation_start(checkin_id=checkin.pk, now=now)
         _publish(session)
@@ -295,24 +351,43 @@ def checkin_hurry(*, outbound_id: int, now: datetime | None = None) -> bool:
 # -- the client's texts ---------------------------------------------------------------------------
 
 
-def inbound_during_monitoring(*, session: Session, body: str, now: datetime) -> None:
-    """Any text from the client is a sign of life; DONE or SAFE ends check-ins."""
+def inbound_during_monitoring(
+    *, session: Session, body: str, now: datetime
+) -> selectors.MonitoringNow | None:
+    """Any text from the client is a sign of life; DONE or SAFE ends check-ins. Returns the
+    check-ins as they now stand when it is cheaper for the caller than reading them again."""
     from dispatch import escalation
     from monitoring import keywords
 
-    monitoring = active_monitoring(session)
+    # Usually a check-in is waiting, and its monitoring comes with it.
+    waiting = (
+        CheckIn.objects.filter(session=session, status__in=CHECKIN_WAITING)
+        .select_related("monitoring")
+        .first()
+    )
+    monitoring = waiting.monitoring if waiting is not None else active_monitoring(session)
     if monitoring is None:
-        return
+        return None
     escalation.escalations_client_responded(session=session, now=now)
     if keywords.ends_monitoring(body):
         monitoring_end(monitoring_id=monitoring.pk, reason=MonitoringEnd.CLIENT, now=now)
-        return
-    waiting = monitoring.checkins.filter(status=CheckInStatus.PROMPTED).first()
-    if waiting is not None and CheckIn.objects.filter(
+        return None
+    if waiting is None:
+        # Answering an alarm: the ladder stopped, and check-ins go on.
+        return selectors.MonitoringNow(monitoring, checkins_go_on(monitoring=monitoring, now=now))
+    if waiting.status == CheckInStatus.SCHEDULED or not CheckIn.objects.filter(
         pk=waiting.pk, status=CheckInStatus.PROMPTED
     ).update(status=CheckInStatus.ANSWERED, answered_at=now):
-        services.session_event(session, "checkin_answered", at=now, number=waiting.number)
-    checkins_go_on(monitoring=monitoring, now=now)
+        # A text between check-ins changes nothing: the next one stays when it was.
+        return selectors.MonitoringNow(monitoring, waiting)
+    services.session_event(session, "checkin_answered", at=now, number=waiting.number)
+    # It was the one waiting check-in (there is only ever one): the next follows it.
+    following = _schedule(
+        monitoring,
+        number=waiting.number + 1,
+        prompt_at=now + timedelta(seconds=monitoring.interval_seconds),
+    )
+    return selectors.MonitoringNow(monitoring, following)
 
 
 def checkins_go_on(*, monitoring: Monitoring, now: datetime) -> CheckIn | None:
@@ -337,11 +412,14 @@ def client_responded_by_call(*, session: Session, now: datetime) -> None:
         checkins_go_on(monitoring=monitoring, now=now)
 
 
-def _publish(session: Session) -> None:
-    from monitoring import selectors
-
+def _publish(session: Session, current: selectors.MonitoringNow | None = None) -> None:
+    current = current or selectors.monitoring_now(session)
     realtime.publish(
         realtime.session_group(session.pk),
-        {"type": "monitoring", "session_id": session.pk, **selectors.monitoring_state(session)},
+        {
+            "type": "monitoring",
+            "session_id": session.pk,
+            **selectors.monitoring_state(session, current),
+        },
     )
-    services.session_publish(session)
+    services.session_publish(session, current)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +14,17 @@ from django.utils.translation import gettext as _
 
 from dispatch.models import PROBLEM_STATUSES
 from dispatch.selectors import alarms_for
-from monitoring.models import EVENT_LABELS, Message, Session, SessionEvent, SessionStatus
+from monitoring.models import (
+    CHECKIN_WAITING,
+    EVENT_LABELS,
+    CheckIn,
+    Message,
+    Monitoring,
+    MonitoringStatus,
+    Session,
+    SessionEvent,
+    SessionStatus,
+)
 from nors.lib import roles
 
 
@@ -26,7 +37,8 @@ def phone_masked(phone: str) -> str:
     return "••• ••• " + "".join(digits[-4:])
 
 
-def session_summary(session: Session) -> dict[str, Any]:
+def session_summary(session: Session, monitoring: MonitoringNow | None = None) -> dict[str, Any]:
+    """Reads the session's operator, client and plan: select them with the session."""
     operator = session.operator
     return {
         "id": session.pk,
@@ -45,7 +57,9 @@ def session_summary(session: Session) -> dict[str, Any]:
         "outcome": session.outcome,
         "client_code": session.client.code if session.client else None,
         "plan": _plan_badge(session),
-        "monitoring": monitoring_badge(session) if session.status == SessionStatus.ACTIVE else None,
+        "monitoring": monitoring_badge(session, monitoring)
+        if session.status == SessionStatus.ACTIVE
+        else None,
     }
 
 
@@ -134,16 +148,36 @@ def timers_state() -> dict[str, Any]:
     }
 
 
-def monitoring_badge(session: Session) -> dict[str, Any] | None:
-    from monitoring.models import CHECKIN_WAITING, Monitoring
+@dataclass(frozen=True)
+class MonitoringNow:
+    """A session's latest monitoring and its waiting check-in, read once per event."""
 
-    monitoring = Monitoring.objects.filter(session=session, status="active").first()
+    monitoring: Monitoring | None
+    waiting: CheckIn | None
+
+
+def monitoring_now(session: Session) -> MonitoringNow:
+    monitoring = Monitoring.objects.filter(session=session).order_by("-started_at").first()
     if monitoring is None:
+        return MonitoringNow(None, None)
+    return MonitoringNow(monitoring, monitoring.checkins.filter(status__in=CHECKIN_WAITING).first())
+
+
+def _next_due(waiting: CheckIn) -> datetime:
+    # Prompted: the end of the grace period, which a prompt late to leave holds.
+    return waiting.deadline_at or waiting.due_at
+
+
+def monitoring_badge(
+    session: Session, current: MonitoringNow | None = None
+) -> dict[str, Any] | None:
+    current = current or monitoring_now(session)
+    monitoring, waiting = current.monitoring, current.waiting
+    if monitoring is None or monitoring.status != MonitoringStatus.ACTIVE:
         return None
-    waiting = monitoring.checkins.filter(status__in=CHECKIN_WAITING).first()
     return {
         "interval_seconds": monitoring.interval_seconds,
-        "next_due_at": _iso(waiting.due_at) if waiting else None,
+        "next_due_at": _iso(_next_due(waiting)) if waiting else None,
         "next_status": waiting.status if waiting else None,
     }
 
@@ -245,15 +279,14 @@ def session_timeline(*, session: Session) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda row: row["at"])
 
 
-def monitoring_state(session: Session) -> dict[str, Any]:
+def monitoring_state(session: Session, current: MonitoringNow | None = None) -> dict[str, Any]:
     """Check-ins for the dashboard: whether they run, and when the next one is due."""
     from dispatch.selectors import escalation_dict, escalations_open
-    from monitoring.models import CHECKIN_WAITING, Monitoring
 
-    monitoring = Monitoring.objects.filter(session=session).order_by("-started_at").first()
+    current = current or monitoring_now(session)
+    monitoring, waiting = current.monitoring, current.waiting
     if monitoring is None:
         return {"monitoring": None, "escalations": []}
-    waiting = monitoring.checkins.filter(status__in=CHECKIN_WAITING).first()
     return {
         "monitoring": {
             "id": monitoring.pk,
@@ -264,7 +297,7 @@ def monitoring_state(session: Session) -> dict[str, Any]:
             "next": {
                 "number": waiting.number,
                 "status": waiting.status,
-                "due_at": _iso(waiting.due_at),
+                "due_at": _iso(_next_due(waiting)),
             }
             if waiting
             else None,

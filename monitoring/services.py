@@ -60,8 +60,8 @@ def _event(
     )
 
 
-def _publish_session(session: Session) -> None:
-    summary = selectors.session_summary(session)
+def _publish_session(session: Session, monitoring: selectors.MonitoringNow | None = None) -> None:
+    summary = selectors.session_summary(session, monitoring)
     realtime.publish(realtime.DASHBOARD_GROUP, {"type": "session", "session": summary})
     realtime.publish(realtime.session_group(session.pk), {"type": "session", "session": summary})
 
@@ -107,7 +107,14 @@ def _transition(
 
 def _open_session(*, phone: str, index: str, now: datetime) -> tuple[Session, bool]:
     open_sessions = Session.objects.exclude(status=SessionStatus.ENDED)
-    existing = open_sessions.filter(client_phone_index=index).first()
+    # Locked before anything is written, as everywhere: a client's answer and the end of its
+    # grace period then happen one after the other, never half of each.
+    existing = (
+        open_sessions.filter(client_phone_index=index)
+        .select_for_update(of=("self",))
+        .select_related("operator", "client", "plan_version")
+        .first()
+    )
     if existing is not None:
         return existing, False
     try:
@@ -190,11 +197,12 @@ def _inbound_record(*, sid: str, phone: str, body: str) -> Message:
         reply = texts.render(texts.AUTO_REPLY, session.language)
         auto = _queue_to_client(session, reply, at=now, automatic=True)
         _publish_message(auto)
-    else:
-        from monitoring import checkins
+        _publish_session(session)
+        return message
+    from monitoring import checkins
 
-        checkins.inbound_during_monitoring(session=session, body=body, now=now)
-    _publish_session(session)
+    monitoring = checkins.inbound_during_monitoring(session=session, body=body, now=now)
+    _publish_session(session, monitoring)
     return message
 
 
@@ -224,6 +232,15 @@ def session_lock(session_id: int) -> None:
     list(Session.objects.select_for_update().filter(pk=session_id).values_list("pk"))
 
 
+def session_locked(session_id: int) -> Session:
+    """`session_lock`, and the session with what its dashboard summary shows, in one query."""
+    return (
+        Session.objects.select_for_update(of=("self",))
+        .select_related("operator", "client", "plan_version")
+        .get(pk=session_id)
+    )
+
+
 def session_of_owner(*, session_id: int, user: Any, lock: bool = False) -> Session:
     """The open session this user may work on (its operator, or a supervisor)."""
     sessions = Session.objects.select_related("operator")
@@ -244,8 +261,8 @@ def session_language_set(*, session: Session, language: str) -> None:
         session.language = language
 
 
-def session_publish(session: Session) -> None:
-    _publish_session(session)
+def session_publish(session: Session, monitoring: selectors.MonitoringNow | None = None) -> None:
+    _publish_session(session, monitoring)
 
 
 def session_send_automatic(session: Session, body: str, *, at: datetime) -> Message:

@@ -68,7 +68,9 @@ def timers_sweep(*, now: datetime | None = None) -> dict[str, int]:
     due = CheckIn.objects.filter(status__in=CHECKIN_WAITING, due_at__lte=now).order_by("due_at")
     _each(
         list(due.values_list("pk", flat=True)[:BATCH]),
-        lambda pk: checkins.checkin_due(checkin_id=pk, now=now) not in ("moved_on", "not_due"),
+        lambda pk: (
+            checkins.checkin_due(checkin_id=pk, now=now) not in ("moved_on", "not_due", "held")
+        ),
         counts,
         "checkins",
     )

@@ -132,6 +132,11 @@ CHECKIN_INTERVAL_SECONDS = config.seconds(
     env, "CHECKIN_INTERVAL_SECONDS", default=180, low=60, high=1800
 )
 CHECKIN_GRACE_SECONDS = config.seconds(env, "CHECKIN_GRACE_SECONDS", default=60, low=1, high=600)
+# A prompt still waiting to leave when its grace period ends holds the deadline: the grace period
+# counts from when the text left, for at most this much longer. Then the alarm goes out anyway.
+CHECKIN_SEND_WAIT_SECONDS = config.seconds(
+    env, "CHECKIN_SEND_WAIT_SECONDS", default=60, low=0, high=600
+)
 ESCALATION_RESPONSE_WAIT_SECONDS = config.seconds(
     env, "ESCALATION_RESPONSE_WAIT_SECONDS", default=60, low=0, high=900
 )

@@ -22,9 +22,10 @@ from dispatch.models import (
     OutboundCall,
     Region,
 )
-from monitoring import checkins, timers
+from monitoring import checkins
 from monitoring.models import Session, SessionEvent, SessionStatus
 from tests.factories import session_make
+from tests.ladder import sweep
 from tests.twilio_helpers import new_sid, signed_post
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +44,7 @@ def start(settings: Any) -> Iterator[datetime]:
 
 
 @pytest.fixture
-def alarm(operator: Any, start: datetime) -> Escalation:
+def alarm(operator: Any, start: datetime, sandbox: Any) -> Escalation:
     session = session_make(PHONE, status=SessionStatus.ACTIVE, operator=operator)
     plan = PlanFields(
         address="4520 rue Saint-Denis",
@@ -57,7 +58,7 @@ def alarm(operator: Any, start: datetime) -> Escalation:
     )
     for seconds in (INTERVAL, INTERVAL + GRACE):
         with time_machine.travel(start + timedelta(seconds=seconds), tick=False):
-            timers.timers_sweep()
+            sweep()
     return Escalation.objects.get()
 
 

@@ -21,9 +21,10 @@ from dispatch.models import (
     OutboundCall,
     Region,
 )
-from monitoring import checkins, timers
+from monitoring import checkins
 from monitoring.models import Session, SessionEvent, SessionStatus
 from tests.factories import session_make
+from tests.ladder import sweep
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +32,7 @@ OPERATOR_PHONE = "+15145550111"
 
 
 @pytest.fixture
-def alarm(operator: Any) -> Escalation:
+def alarm(operator: Any, sandbox: Any) -> Escalation:
     session = session_make("+15145550123", status=SessionStatus.ACTIVE, operator=operator)
     region = Region.objects.create(name="Montréal")
     DispatchLine.objects.create(region=region, name="Urgences-santé", phone="514 555 0911")
@@ -41,7 +42,7 @@ def alarm(operator: Any) -> Escalation:
     now = timezone.now()
     for seconds in (61, 61 + 61):
         with time_machine.travel(now + timedelta(seconds=seconds), tick=False):
-            timers.timers_sweep()
+            sweep()
     return Escalation.objects.get()
 
 

@@ -1,7 +1,9 @@
 """Check-ins and the escalation ladder, every path, with time under control.
 
 The sweeper drives every step here (countdown tasks queue to a broker no worker reads), so
-each test also shows that the sweeper alone is enough when every countdown task is lost.
+each test also shows that the sweeper alone is enough when every countdown task is lost. After
+each sweep the texts it queued leave for the in-process Twilio sandbox, as a worker would send
+them; `sweep_at(..., send=False)` leaves them in the outbox, as an overloaded worker would.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from dispatch.models import (
     StepStatus,
 )
 from dispatch.services import status_callback_record
-from monitoring import checkins, timers
+from monitoring import checkins, selectors
 from monitoring.models import (
     CheckIn,
     CheckInStatus,
@@ -38,6 +40,7 @@ from monitoring.models import (
     SessionStatus,
 )
 from tests.factories import session_make
+from tests.ladder import sweep, texts_leave
 from tests.twilio_helpers import inbound_params, signed_post
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +48,7 @@ pytestmark = pytest.mark.django_db
 PHONE = "+15145550123"
 SISTER = "+15145550188"
 SUPERVISOR = "+15145550199"
-INTERVAL, GRACE, WAIT, WIDEN = 120, 60, 30, 90
+INTERVAL, GRACE, WAIT, WIDEN, SEND_WAIT = 120, 60, 30, 90, 45
 
 
 @pytest.fixture(autouse=True)
@@ -53,6 +56,12 @@ def _ladder_settings(settings: Any) -> None:
     settings.ESCALATION_RESPONSE_WAIT_SECONDS = WAIT
     settings.ALARM_WIDEN_SECONDS = WIDEN
     settings.SUPERVISOR_ON_CALL_PHONE = SUPERVISOR
+    settings.CHECKIN_SEND_WAIT_SECONDS = SEND_WAIT
+
+
+@pytest.fixture(autouse=True)
+def _twilio(sandbox: Any) -> Any:
+    return sandbox
 
 
 @pytest.fixture
@@ -83,9 +92,9 @@ def monitored(session: Session, operator: Any) -> Monitoring:
     )
 
 
-def sweep_at(start: datetime, seconds: float) -> dict[str, int]:
+def sweep_at(start: datetime, seconds: float, *, send: bool = True) -> dict[str, int]:
     with time_machine.travel(start + timedelta(seconds=seconds), tick=False):
-        return timers.timers_sweep()
+        return sweep(send=send)
 
 
 def texts_to(phone: str) -> list[str]:
@@ -247,6 +256,55 @@ def test_a_client_who_answers_during_the_alarm_stops_the_ladder(
         checkins.monitoring_resume(session_id=session.pk, user=operator)
     sweep_at(start, INTERVAL + GRACE + WAIT + 1)
     assert texts_to(SISTER) == []
+
+
+# -- an overloaded worker: prompts that leave late ---------------------------------------------
+
+
+def test_a_prompt_late_to_leave_counts_the_grace_period_from_when_it_left(
+    monitored: Monitoring, start: datetime, session: Session
+) -> None:
+    sweep_at(start, INTERVAL, send=False)  # the worker is behind: the prompt waits in the outbox
+    with time_machine.travel(start + timedelta(seconds=INTERVAL + 20), tick=False):
+        texts_leave()
+    assert sweep_at(start, INTERVAL + GRACE)["checkins"] == 0
+    checkin = CheckIn.objects.get()
+    assert checkin.status == CheckInStatus.PROMPTED
+    assert checkin.deadline_at == start + timedelta(seconds=INTERVAL + 20 + GRACE)
+    # The dashboard counts down to the deadline the client really has.
+    state = selectors.monitoring_state(session)["monitoring"]
+    assert state["next"]["due_at"] == checkin.deadline_at.isoformat()
+    client_texts("ok", start + timedelta(seconds=INTERVAL + GRACE + 15))
+    assert CheckIn.objects.get(number=1).status == CheckInStatus.ANSWERED
+    assert not Escalation.objects.exists()
+
+
+def test_silence_after_a_late_prompt_raises_the_alarm_a_grace_period_after_it_left(
+    monitored: Monitoring, start: datetime
+) -> None:
+    sweep_at(start, INTERVAL, send=False)
+    with time_machine.travel(start + timedelta(seconds=INTERVAL + 20), tick=False):
+        texts_leave()
+    sweep_at(start, INTERVAL + GRACE)
+    sweep_at(start, INTERVAL + GRACE + 19)
+    assert not Escalation.objects.exists()
+    sweep_at(start, INTERVAL + GRACE + 20)
+    ladder = Escalation.objects.get()
+    assert ladder.started_at == start + timedelta(seconds=INTERVAL + GRACE + 20)
+
+
+def test_a_prompt_that_never_leaves_raises_the_alarm_once_the_send_wait_is_over(
+    monitored: Monitoring, start: datetime, session: Session
+) -> None:
+    sweep_at(start, INTERVAL, send=False)
+    for second in range(INTERVAL + GRACE, INTERVAL + GRACE + SEND_WAIT, 2):
+        sweep_at(start, second, send=False)
+    assert not Escalation.objects.exists()
+    latest = start + timedelta(seconds=INTERVAL + GRACE + SEND_WAIT)
+    assert selectors.monitoring_state(session)["monitoring"]["next"]["due_at"] == latest.isoformat()
+    sweep_at(start, INTERVAL + GRACE + SEND_WAIT, send=False)
+    assert Escalation.objects.get().started_at == latest
+    assert CheckIn.objects.get().status == CheckInStatus.MISSED
 
 
 # -- deliveries that fail --------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from monitoring import services
 from monitoring.models import SessionStatus
 from nors.asgi import application
 from tests.factories import session_make
+from tests.ladder import sweep
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -159,12 +160,14 @@ async def test_it_answers_a_resync_with_a_fresh_snapshot(operator: Any) -> None:
 
 
 def _missed_checkin(operator: Any) -> int:
+    from datetime import timedelta
+
     from django.utils import timezone
 
     from clients import services as plan_services
     from clients.plans import PlanFields
-    from dispatch.models import Escalation, Region
-    from monitoring import checkins, timers
+    from dispatch.models import Escalation, OutboundSMS, Region
+    from monitoring import checkins
 
     session = session_make("+15145550777", status=SessionStatus.ACTIVE, operator=operator)
     region = Region.objects.create(name="Montréal")
@@ -172,15 +175,18 @@ def _missed_checkin(operator: Any) -> int:
     plan_services.plan_version_save(session_id=session.pk, user=operator, fields=plan, ready=True)
     checkins.monitoring_start(session_id=session.pk, user=operator, interval_seconds=60)
     # Instead of waiting (or travelling in time, which would expire the in-memory layer's
-    # messages), the prompt and then the end of grace are made due now.
-    for _step in ("prompt", "grace"):
-        session.checkins.update(due_at=timezone.now())
-        timers.timers_sweep()
+    # messages), the prompt is made due now, then it went out and its grace ended long ago.
+    session.checkins.update(due_at=timezone.now())
+    sweep()
+    long_ago = timezone.now() - timedelta(minutes=10)
+    session.checkins.update(due_at=timezone.now(), prompted_at=long_ago)
+    OutboundSMS.objects.filter(session=session).update(claimed_at=long_ago)
+    sweep()
     return Escalation.objects.get().pk
 
 
 async def test_a_missed_check_in_raises_the_alarm_on_the_operators_dashboard(
-    operator: Any, operator2: Any
+    operator: Any, operator2: Any, sandbox: Any
 ) -> None:
     mine, _ = await _snapshot_for(operator)
     other, _ = await _snapshot_for(operator2)

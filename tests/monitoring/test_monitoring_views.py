@@ -14,9 +14,10 @@ from django.utils import timezone
 from clients import services as plan_services
 from clients.plans import Contact, PlanFields
 from dispatch.models import DispatchLine, Escalation, Region
-from monitoring import selectors, timers
+from monitoring import selectors
 from monitoring.models import Monitoring, PersonalDataAccess, Session, SessionStatus
 from tests.factories import session_make
+from tests.ladder import sweep
 
 pytestmark = pytest.mark.django_db
 
@@ -87,15 +88,18 @@ def test_another_operator_cannot_start_check_ins(session: Session, operator2: An
 
 
 def _missed(session: Session, operator: Any) -> Escalation:
+    """Needs the `sandbox` fixture: the prompt must leave before its grace period counts."""
     post(web_for(operator), session, "monitoring/start", {"interval_minutes": 1})
     now = timezone.now()
     for seconds in (61, 61 + 61):
         with time_machine.travel(now + timedelta(seconds=seconds), tick=False):
-            timers.timers_sweep()
+            sweep()
     return Escalation.objects.get()
 
 
-def test_an_alarm_is_in_the_snapshot_until_it_is_closed(session: Session, operator: Any) -> None:
+def test_an_alarm_is_in_the_snapshot_until_it_is_closed(
+    sandbox: Any, session: Session, operator: Any
+) -> None:
     alarm = _missed(session, operator)
     snapshot = selectors.dashboard_snapshot(user=operator)
     assert [a["id"] for a in snapshot["alarms"]] == [alarm.pk]
@@ -109,12 +113,12 @@ def test_an_alarm_is_in_the_snapshot_until_it_is_closed(session: Session, operat
 
 
 def test_a_widened_alarm_shows_on_every_operators_dashboard(
-    session: Session, operator: Any, operator2: Any, settings: Any
+    sandbox: Any, session: Session, operator: Any, operator2: Any, settings: Any
 ) -> None:
     alarm = _missed(session, operator)
     assert selectors.dashboard_snapshot(user=operator2)["alarms"] == []
     with time_machine.travel(timezone.now() + timedelta(seconds=400), tick=False):
-        timers.timers_sweep()
+        sweep()
     shown = selectors.dashboard_snapshot(user=operator2)["alarms"]
     assert [(a["id"], a["widened"]) for a in shown] == [(alarm.pk, True)]
     post(web_for(operator2), session, "alarm/acknowledge", {"escalation": alarm.pk})
@@ -125,7 +129,7 @@ def test_a_widened_alarm_shows_on_every_operators_dashboard(
 
 
 def test_the_dispatch_task_shows_what_ems_needs_and_the_read_is_recorded(
-    session: Session, operator: Any
+    sandbox: Any, session: Session, operator: Any
 ) -> None:
     alarm = _missed(session, operator)
     task = post(web_for(operator), session, "alarm/dispatch", {"escalation": alarm.pk}).json()
@@ -147,7 +151,7 @@ def test_alarm_requests_name_a_real_alarm(
         assert post(web_for(operator), session, action, body).status_code == status
 
 
-def test_an_unknown_outcome_is_refused(session: Session, operator: Any) -> None:
+def test_an_unknown_outcome_is_refused(sandbox: Any, session: Session, operator: Any) -> None:
     alarm = _missed(session, operator)
     response = post(web_for(operator), session, "alarm/close", {"escalation": alarm.pk})
     assert response.status_code == 400
