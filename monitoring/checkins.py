@@ -244,9 +244,8 @@ def _answer_deadline(checkin: CheckIn) -> tuple[datetime, bool]:
     assert checkin.prompted_at is not None
     grace = timedelta(seconds=checkin.monitoring.grace_seconds)
     latest = checkin.prompted_at + grace + timedelta(seconds=settings.CHECKIN_SEND_WAIT_SECONDS)
-    row = (
-        OutboundSMS.objects.filter(pk=checkin.prompt_id).values_list("status", "claimed_at").first()
-    )
+    sent = OutboundSMS.objects.filter(pk=checkin.prompt_id or 0)
+    row = sent.values_list("status", "claimed_at").first()
     if row is None:
         return checkin.prompted_at + grace, True
     status, claimed_at = row
