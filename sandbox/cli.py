@@ -44,8 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--call-outcome",
         action="append",
         default=[],
-        metavar="NUMBER:busy|no-answer|failed",
-        help="calls to NUMBER end with that status (repeatable)",
+        metavar="NUMBER:" + "|".join(CALL_OUTCOMES[1:]),
+        help="calls to NUMBER go that way: a key pressed, voicemail, or that status "
+        "(repeatable; default: answered, no key)",
     )
     parser.add_argument(
         "--delay-ms", type=int, help="pause before each status change (default 50; 0 allowed)"

@@ -14,7 +14,9 @@ DEFAULT_CONSOLE_URL = "http://127.0.0.1:8000"
 DEFAULT_PORT = 8001
 
 SMS_OUTCOMES = ("delivered", "failed", "undelivered")
-CALL_OUTCOMES = ("completed", "busy", "no-answer", "failed")
+# `completed` is answered by a person who presses nothing; `press`, by one who presses a key
+# at the first <Gather>; `machine`, by voicemail.
+CALL_OUTCOMES = ("completed", "press", "machine", "busy", "no-answer", "failed")
 
 SMS_WEBHOOK_PATH = "/twilio/sms/"
 
@@ -29,7 +31,8 @@ class SandboxConfig:
     account_sid: str = DEFAULT_ACCOUNT_SID
     auth_token: str = DEFAULT_AUTH_TOKEN
     line_number: str = DEFAULT_LINE_NUMBER
-    # Numbers whose texts end failed/undelivered, or whose calls end busy/no-answer/failed.
+    # Numbers whose texts end failed/undelivered, or whose calls go another way than a person
+    # answering and pressing nothing (see CALL_OUTCOMES).
     sms_outcomes: Mapping[str, str] = field(default_factory=dict)
     call_outcomes: Mapping[str, str] = field(default_factory=dict)
     # Pause before each simulated status change; 0 lets benchmarks run flat out.

@@ -10,7 +10,8 @@ from sandbox.phone_numbers import country_of
 from sandbox.resources import API_VERSION, JSON, InboundText, Message, new_sid
 from sandbox.runtime import SandboxRuntime
 from sandbox.segments import count_segments
-from sandbox.webhooks import Answer, Webhook, post_once, record
+from sandbox.twiml import twiml_root
+from sandbox.webhooks import Answer, Webhook, record, send_once
 
 MEDIA_CONTENT_TYPE = "image/png"
 
@@ -44,7 +45,7 @@ async def _text_the_line(
     runtime.state.add_inbound(text)
     params = inbound_params(config, text, media_base)
     hook = Webhook("incoming-message", text.sid, "received", config.sms_webhook_url, params)
-    answer = await post_once(runtime.session, config, hook)
+    answer = await send_once(runtime.session, config, hook)
     record(runtime.state, hook, 1, answer, last=True)
     runtime.state.record_console_answer(text.sid, answer.status, answer.error)
     if answer.ok:
@@ -99,14 +100,8 @@ def queue_twiml_replies(runtime: SandboxRuntime, text: InboundText, answer: Answ
 
 def twiml_messages(document: str) -> list[tuple[str | None, str, str | None]]:
     """(to, body, statusCallback) for each <Message>; nothing if the answer isn't TwiML."""
-    if not document.lstrip().startswith("<"):
-        return []
-    try:
-        # The document comes from the console this sandbox is pointed at, not the internet.
-        root = ET.fromstring(document)  # noqa: S314
-    except ET.ParseError:
-        return []
-    if root.tag != "Response":
+    root = twiml_root(document)
+    if root is None:
         return []
     return [_twiml_message(element) for element in root.iter("Message")]
 

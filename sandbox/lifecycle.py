@@ -6,6 +6,7 @@ import asyncio
 
 from sandbox.resources import API_VERSION, Call, Message, rfc2822
 from sandbox.runtime import SandboxRuntime
+from sandbox.voice import answered_by_params, call_params, press_a_key
 from sandbox.webhooks import Webhook, deliver
 
 # What Twilio reports when a carrier gives up on a text.
@@ -18,8 +19,12 @@ SMS_FAILURES = {
 # sends no callback for that first status, only for each change after it.
 LATER_MESSAGE_STATUSES = {"accepted": ("queued", "sent"), "queued": ("sent",)}
 
+ANSWERED = ("initiated", "ringing", "in-progress", "completed")
 CALL_JOURNEYS = {
-    "completed": ("initiated", "ringing", "in-progress", "completed"),
+    # Answered by a person who presses nothing, by one who presses a key, by voicemail.
+    "completed": ANSWERED,
+    "press": ANSWERED,
+    "machine": ANSWERED,
     "no-answer": ("initiated", "ringing", "no-answer"),
     "busy": ("initiated", "busy"),
     "failed": ("initiated", "failed"),
@@ -27,6 +32,9 @@ CALL_JOURNEYS = {
 # The StatusCallbackEvent name under which each call status is reported.
 CALL_EVENT_OF = {"initiated": "initiated", "ringing": "ringing", "in-progress": "answered"}
 FINAL_CALL_EVENT = "completed"
+# MachineDetection values; with DetectMessageEnd, Twilio reports voicemail once the greeting's
+# beep has gone, ready for a message.
+MACHINE_VERDICTS = {"Enable": "machine_start", "DetectMessageEnd": "machine_end_beep"}
 
 
 async def run_message(runtime: SandboxRuntime, sid: str, outcome: str) -> None:
@@ -64,32 +72,43 @@ def _message_hook(message: Message) -> Webhook:
     return Webhook("message-status", message.sid, message.status, message.status_callback, params)
 
 
-async def run_call(runtime: SandboxRuntime, sid: str, outcome: str) -> None:
+async def run_call(
+    runtime: SandboxRuntime, sid: str, outcome: str, *, machine_detection: str | None = None
+) -> None:
+    verdict = amd_verdict(outcome, machine_detection)
     sequence = 0
     for status in CALL_JOURNEYS[outcome]:
         await asyncio.sleep(runtime.delay_s)
-        call = runtime.state.move_call(sid, status)
+        detected = verdict if status == "in-progress" else None
+        call = runtime.state.move_call(sid, status, answered_by=detected)
         if call is None:
             return
-        # Twilio only reports the events asked for, and just "completed" by default.
-        event = CALL_EVENT_OF.get(status, FINAL_CALL_EVENT)
-        if call.status_callback and event in call.callback_events:
-            hook = _call_hook(call, sequence)
-            await deliver(runtime.session, runtime.config, runtime.state, hook)
-            sequence += 1
+        sequence = await _report_call(runtime, call, sequence)
+        if status == "in-progress" and outcome == "press":
+            await press_a_key(runtime, call)
+
+
+def amd_verdict(outcome: str, machine_detection: str | None) -> str | None:
+    """What answering-machine detection says once answered; nothing unless it was asked for."""
+    if machine_detection not in MACHINE_VERDICTS:
+        return None
+    return MACHINE_VERDICTS[machine_detection] if outcome == "machine" else "human"
+
+
+async def _report_call(runtime: SandboxRuntime, call: Call, sequence: int) -> int:
+    """Send the status callback if asked for; answers the next SequenceNumber."""
+    # Twilio only reports the events asked for, and just "completed" by default.
+    event = CALL_EVENT_OF.get(call.status, FINAL_CALL_EVENT)
+    if not call.status_callback or event not in call.callback_events:
+        return sequence
+    await deliver(runtime.session, runtime.config, runtime.state, _call_hook(call, sequence))
+    return sequence + 1
 
 
 def _call_hook(call: Call, sequence: int) -> Webhook:
     params = [
-        ("CallSid", call.sid),
-        ("AccountSid", call.account_sid),
-        ("From", call.from_),
-        ("Caller", call.from_),
-        ("To", call.to),
-        ("Called", call.to),
-        ("CallStatus", call.status),
-        ("Direction", "outbound-api"),
-        ("ApiVersion", API_VERSION),
+        *call_params(call),
+        *answered_by_params(call),
         ("CallbackSource", "call-progress-events"),
         ("SequenceNumber", str(sequence)),
         ("Timestamp", rfc2822(call.updated) or ""),

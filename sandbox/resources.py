@@ -71,6 +71,8 @@ class Call:
     status_callback: str | None
     callback_events: frozenset[str]
     status: str = "queued"
+    # Set once answered, if the call asked for answering-machine detection.
+    answered_by: str | None = None
     created: datetime = field(default_factory=now)
     updated: datetime = field(default_factory=now)
     started: datetime | None = None
@@ -96,12 +98,14 @@ class InboundText:
 
 @dataclass
 class CallbackAttempt:
-    """One HTTP request to the console: a status callback or an incoming-text webhook."""
+    """One HTTP request to the console: a status callback, an incoming-text webhook, or what
+    a call's TwiML asks for (fetching it from its Url, a <Gather>'s action)."""
 
     id: int
     kind: str
     sid: str
     event: str
+    method: str
     url: str
     attempt: int
     params: list[tuple[str, str]]
@@ -152,7 +156,7 @@ def call_json(call: Call) -> JSON:
     return {
         "account_sid": call.account_sid,
         "annotation": None,
-        "answered_by": None,
+        "answered_by": call.answered_by,
         "api_version": API_VERSION,
         "caller_name": None,
         "date_created": rfc2822(call.created),
@@ -227,6 +231,7 @@ def callback_json(attempt: CallbackAttempt) -> JSON:
         "kind": attempt.kind,
         "sid": attempt.sid,
         "event": attempt.event,
+        "method": attempt.method,
         "url": attempt.url,
         "attempt": attempt.attempt,
         "params": dict(attempt.params),

@@ -193,7 +193,9 @@ async def create_call(request: web.Request) -> web.Response:
         return twilio_error(problem)
     call = _new_call(form, runtime)
     body = runtime.state.add_call(call)
-    runtime.spawn(run_call(runtime, call.sid, runtime.state.call_outcome(call.to)))
+    outcome = runtime.state.call_outcome(call.to)
+    detection = _text(form, "MachineDetection") or None
+    runtime.spawn(run_call(runtime, call.sid, outcome, machine_detection=detection))
     return web.json_response(body, status=201)
 
 

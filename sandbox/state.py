@@ -163,7 +163,7 @@ class SandboxState:
                 if (to is None or c.to == to) and (since is None or c.created >= since)
             ]
 
-    def move_call(self, sid: str, status: str) -> Call | None:
+    def move_call(self, sid: str, status: str, *, answered_by: str | None = None) -> Call | None:
         """Set a new status, stamping start and end times as Twilio does."""
         with self._lock:
             call = self._calls.get(sid)
@@ -171,6 +171,8 @@ class SandboxState:
                 return None
             moment = now()
             call.status, call.updated = status, moment
+            if answered_by is not None:
+                call.answered_by = answered_by
             if status == "in-progress":
                 call.started = moment
             if status in FINAL_CALL_STATUSES:

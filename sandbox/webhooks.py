@@ -1,4 +1,4 @@
-"""Signed form POSTs from the sandbox to the console, with Twilio's retry habits."""
+"""Signed requests from the sandbox to the console, with Twilio's retry habits."""
 
 from __future__ import annotations
 
@@ -27,6 +27,15 @@ class Webhook:
     url: str
     params: list[tuple[str, str]]
     token: str = field(default_factory=lambda: str(uuid.uuid4()))
+    # Only a TwiML verb's `method="GET"` makes Twilio send its parameters in the query string.
+    method: str = "POST"
+
+    def target(self) -> tuple[str, list[tuple[str, str]]]:
+        """The URL requested and the form sent; Twilio signs both, and a GET has no form."""
+        if self.method != "GET":
+            return self.url, self.params
+        separator = "&" if "?" in self.url else "?"
+        return self.url + separator + urlencode(self.params), []
 
 
 @dataclass(frozen=True)
@@ -46,20 +55,27 @@ class Answer:
         return self.status is None or self.status >= 500 or self.status == 429
 
 
-async def post_once(
+async def send_once(
     session: aiohttp.ClientSession, config: SandboxConfig, webhook: Webhook
 ) -> Answer:
+    url, form = webhook.target()
     headers = {
-        "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
-        SIGNATURE_HEADER: compute_signature(config.auth_token, webhook.url, webhook.params),
+        SIGNATURE_HEADER: compute_signature(config.auth_token, url, form),
         IDEMPOTENCY_HEADER: webhook.token,
         "User-Agent": USER_AGENT,
     }
+    if webhook.method == "POST":
+        headers["Content-Type"] = "application/x-www-form-urlencoded; charset=utf-8"
     timeout = aiohttp.ClientTimeout(total=config.callback_timeout_s)
-    body = urlencode(webhook.params).encode()
+    body = urlencode(form).encode() if webhook.method == "POST" else None
     try:
-        async with session.post(
-            webhook.url, data=body, headers=headers, timeout=timeout, allow_redirects=False
+        async with session.request(
+            webhook.method,
+            url,
+            data=body,
+            headers=headers,
+            timeout=timeout,
+            allow_redirects=False,
         ) as response:
             text = await response.text(errors="replace")
             return Answer(response.status, text, response.headers.get("Content-Type", ""))
@@ -73,7 +89,7 @@ async def deliver(
     """Send until the console accepts, a final refusal, or the attempts run out."""
     answer = Answer(None, error="not attempted")
     for attempt in range(1, config.callback_attempts + 1):
-        answer = await post_once(session, config, webhook)
+        answer = await send_once(session, config, webhook)
         last = attempt == config.callback_attempts or not answer.retryable
         record(state, webhook, attempt, answer, last=last)
         if answer.ok or last:
@@ -90,6 +106,7 @@ def record(
         kind=webhook.kind,
         sid=webhook.sid,
         event=webhook.event,
+        method=webhook.method,
         url=webhook.url,
         attempt=attempt,
         params=webhook.params,

@@ -33,6 +33,7 @@ class Received:
     url: str
     headers: dict[str, str]
     form: MultiDict[str]
+    method: str = "POST"
 
     def signed_for(self, url: str, token: str = TOKEN) -> bool:
         signature = self.headers.get("X-Twilio-Signature", "")
@@ -47,6 +48,8 @@ class Console:
     received: list[Received] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
     reply: str = "<Response/>"
+    # Another answer for some paths, such as the TwiML of a call's Url.
+    replies: dict[str, str] = field(default_factory=dict)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     def url(self, path: str) -> str:
@@ -57,10 +60,13 @@ class Console:
 
     async def handle(self, request: web.Request) -> web.Response:
         form = MultiDict((k, str(v)) for k, v in (await request.post()).items())
-        self.received.append(Received(request.path, str(request.url), dict(request.headers), form))
+        self.received.append(
+            Received(request.path, str(request.url), dict(request.headers), form, request.method)
+        )
         self.arrived.set()
         status = self.statuses.pop(0) if self.statuses else 200
-        return web.Response(status=status, text=self.reply, content_type="text/xml")
+        text = self.replies.get(request.path, self.reply)
+        return web.Response(status=status, text=text, content_type="text/xml")
 
     async def wait_for(self, check: Callable[[], bool], timeout: float = 5.0) -> None:
         async with asyncio.timeout(timeout):

@@ -52,12 +52,18 @@ def test_flags_win_over_the_environment() -> None:
         "--fail-number=+15145550666:undelivered",
         "--fail-number=+15145550667:failed",
         "--call-outcome=+15145550668:no-answer",
+        "--call-outcome=+15145550669:press",
+        "--call-outcome=+15145550670:machine",
         "--delay-ms=0",
     ]
     config = configure(argv, {"SANDBOX_PORT": "9001", "TWILIO_AUTH_TOKEN": "env"})
     assert (config.port, config.auth_token, config.delay_ms) == (9100, "flag", 0)
     assert config.sms_outcomes == {"+15145550666": "undelivered", "+15145550667": "failed"}
-    assert config.call_outcomes == {"+15145550668": "no-answer"}
+    assert config.call_outcomes == {
+        "+15145550668": "no-answer",
+        "+15145550669": "press",
+        "+15145550670": "machine",
+    }
 
 
 @pytest.mark.parametrize(
@@ -66,6 +72,7 @@ def test_flags_win_over_the_environment() -> None:
         (["--fail-number=+15145550666:lost"], {}),
         (["--fail-number=5145550666:failed"], {}),
         (["--call-outcome=+15145550666:completed"], {}),
+        (["--call-outcome=+15145550666:voicemail"], {}),
         (["--line-number=800"], {}),
         (["--delay-ms=-1"], {}),
         ([], {"SANDBOX_PORT": "eighty"}),

@@ -80,6 +80,35 @@ def test_the_twilio_client_places_a_call(handle: SandboxHandle) -> None:
     handle.wait_until(lambda: len(handle.callbacks(sid=call.sid)) == 4)
 
 
+def test_a_call_from_the_twilio_client_is_answered_with_a_key(handle: SandboxHandle) -> None:
+    handle.set_number("+15145550301", call="press")
+    action = "http://127.0.0.1:9/twilio/calls/gather/?call=3"
+    gather = f'<Gather numDigits="1" action="{action}"><Say>OK?</Say></Gather>'
+    call = client_for(handle).calls.create(
+        to="+15145550301",
+        from_=LINE,
+        twiml=f"<Response>{gather}</Response>",
+        status_callback="http://127.0.0.1:9/twilio/calls/status/",
+        status_callback_event=["initiated", "ringing", "answered", "completed"],
+        machine_detection="Enable",
+    )
+    attempts = handle.wait_until(lambda: _requests(handle, call.sid, 5))
+    assert [a["kind"] for a in attempts] == ["call-status"] * 3 + ["call-gather", "call-status"]
+    pressed = attempts[3]
+    assert (pressed["url"], pressed["params"]["Digits"]) == (action, "1")
+    assert [a["params"].get("AnsweredBy") for a in attempts if a["kind"] == "call-status"] == [
+        None,
+        None,
+        "human",
+        "human",
+    ]
+
+
+def _requests(handle: SandboxHandle, sid: str | None, count: int) -> list[dict[str, Any]]:
+    attempts = handle.callbacks(sid=sid)
+    return attempts if len(attempts) >= count else []
+
+
 def test_the_twilio_client_raises_twilios_errors(handle: SandboxHandle) -> None:
     with pytest.raises(TwilioRestException) as invalid:
         client_for(handle).messages.create(to="+15005550001", from_=LINE, body="hi")
