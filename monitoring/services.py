@@ -60,9 +60,22 @@ def _event(
     )
 
 
-def _publish_session(session: Session, monitoring: selectors.MonitoringNow | None = None) -> None:
+def _publish_session(
+    session: Session, monitoring: selectors.MonitoringNow | None = None, *, moved: bool = False
+) -> None:
+    """Every dashboard shows the queue, so a waiting session, and one that just changed status
+    or hands, goes to all of them. Otherwise only its operator's dashboards list it (and any
+    dashboard with it open): with thousands of sessions monitored, each check-in would
+    otherwise reach every dashboard on the line."""
     summary = selectors.session_summary(session, monitoring)
-    realtime.publish(realtime.DASHBOARD_GROUP, {"type": "session", "session": summary})
+    operator_id = session.operator_id
+    everyone = moved or session.status == SessionStatus.WAITING or operator_id is None
+    group = (
+        realtime.user_group(operator_id)
+        if not everyone and operator_id
+        else realtime.DASHBOARD_GROUP
+    )
+    realtime.publish(group, {"type": "session", "session": summary})
     realtime.publish(realtime.session_group(session.pk), {"type": "session", "session": summary})
 
 
@@ -98,7 +111,7 @@ def _transition(
         raise SessionConflict(_("Someone else changed this session first."))
     session.refresh_from_db()
     _event(session, kind, at=at, actor=actor, old=old, new=new, data=data)
-    _publish_session(session)
+    _publish_session(session, moved=True)
     return session
 
 

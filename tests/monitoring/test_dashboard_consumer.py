@@ -125,9 +125,34 @@ async def test_it_hides_another_operators_conversation(operator: Any, operator2:
     await database_sync_to_async(services.session_reply)(
         session_id=session.pk, user=operator, body="private"
     )
-    # Only the session summary reaches other operators; never the body.
+    # Nothing of it reaches other operators, least of all the body.
     assert "private" not in str(await _drain(communicator))
     await communicator.disconnect()
+
+
+async def test_an_active_sessions_news_goes_only_to_its_operator(
+    operator: Any, operator2: Any
+) -> None:
+    session = await database_sync_to_async(session_make)(
+        status=SessionStatus.ACTIVE, operator=operator
+    )
+    mine, _ = await _snapshot_for(operator)
+    other, _ = await _snapshot_for(operator2)
+    await database_sync_to_async(services.session_reply)(
+        session_id=session.pk, user=operator, body="still with you"
+    )
+    summary = await _receive_type(mine, "session")
+    assert summary["session"]["id"] == session.pk
+    # Nothing about it reaches a dashboard that neither owns it nor has it open.
+    assert await _drain(other) == []
+    await database_sync_to_async(services.session_end)(
+        session_id=session.pk, user=operator, outcome="supported_safe"
+    )
+    # Its status changed: every dashboard hears of that.
+    ended = await _receive_type(other, "session")
+    assert (ended["session"]["id"], ended["session"]["status"]) == (session.pk, "ended")
+    await mine.disconnect()
+    await other.disconnect()
 
 
 async def test_it_stops_streaming_once_someone_else_claims(operator: Any, operator2: Any) -> None:
