@@ -226,8 +226,9 @@ def apply_callback(callback: StatusCallback) -> None:
 def reached_nobody(call: OutboundCall) -> bool:
     if call.status in CALL_UNANSWERED or call.status == CallStatus.UNCONFIRMED:
         return True
-    # Voicemail answered, or the client picked up but pressed no key.
-    return call.answered_by.startswith("machine") or (
+    # Voicemail, a fax, or what detection could not tell from a machine ("unknown"): nobody is
+    # known to have heard it. Or the client picked up but pressed no key.
+    return call.answered_by not in ("", "human") or (
         call.purpose == CallPurpose.CLIENT_CHECK and not call.digits
     )
 

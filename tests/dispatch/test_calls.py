@@ -128,6 +128,28 @@ def test_a_call_that_reached_nobody_moves_the_ladder_on_at_once(
     assert "4520 rue Saint-Denis" in contact_calls[0].twiml
 
 
+@pytest.mark.parametrize(
+    ("answered_by", "reached"),
+    [
+        ("human", True),
+        ("machine_start", False),
+        ("machine_end_beep", False),
+        ("fax", False),
+        ("unknown", False),  # detection could not tell: nobody is known to have heard it
+    ],
+)
+def test_a_contact_is_reached_only_by_a_person_answering(
+    alarm: Escalation, start: datetime, answered_by: str, reached: bool
+) -> None:
+    with time_machine.travel(start + timedelta(seconds=INTERVAL + GRACE + WAIT), tick=False):
+        sweep()
+    (contact_call,) = OutboundCall.objects.filter(purpose=CallPurpose.CONTACT_ALERT)
+    sid = placed(contact_call)
+    assert status(sid, "completed", AnsweredBy=answered_by).status_code == 200
+    ended = SessionEvent.objects.get(kind="call_ended", data__purpose=CallPurpose.CONTACT_ALERT)
+    assert ended.data["reached"] is reached
+
+
 def test_a_call_still_ringing_does_not_move_the_ladder(alarm: Escalation) -> None:
     sid = placed(client_call())
     status(sid, "in-progress")
