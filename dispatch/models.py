@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from nors.lib.fields import EncryptedTextField
 
@@ -80,6 +81,8 @@ class OutboundSMS(models.Model):
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt at"))
+    # When the sweeper last queued its task again, in case the first was lost.
+    requeued_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     error_code = models.CharField(_("error code"), max_length=16, blank=True)
     error_message = models.CharField(_("error message"), max_length=300, blank=True)
@@ -265,12 +268,13 @@ class CallStatus(models.TextChoices):
     SENDING = "sending", _("Calling Twilio")
     INITIATED = "initiated", _("Placed")
     RINGING = "ringing", _("Ringing")
-    IN_PROGRESS = "in-progress", _("Answered")
-    COMPLETED = "completed", _("Ended")
+    # Contexts: a call (un appel) is masculine in French, a session or check-in is not.
+    IN_PROGRESS = "in-progress", pgettext_lazy("call status", "Answered")
+    COMPLETED = "completed", pgettext_lazy("call status", "Ended")
     BUSY = "busy", _("Busy")
     NO_ANSWER = "no-answer", _("No answer")
     FAILED = "failed", _("Failed")
-    CANCELED = "canceled", _("Cancelled")
+    CANCELED = "canceled", pgettext_lazy("call status", "Cancelled")
     UNCONFIRMED = "unconfirmed", _("Not confirmed")
 
 
@@ -321,6 +325,8 @@ class OutboundCall(models.Model):
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt at"))
+    # When the sweeper last queued its task again, in case the first was lost.
+    requeued_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     error_code = models.CharField(_("error code"), max_length=16, blank=True)
     created_at = models.DateTimeField(_("created at"))
