@@ -278,11 +278,9 @@ def gather_record(*, call_id: int, digits: str) -> OutboundCall | None:
 
 
 def calls_sweep(*, now: datetime) -> dict[str, int]:
-    due = OutboundCall.objects.filter(
-        status=CallStatus.QUEUED, next_attempt_at__lte=now - timedelta(seconds=2)
-    ).values_list("pk", flat=True)[:500]
-    for call_id in due:
-        _enqueue(call_id)
+    from dispatch.services import outbox_requeue
+
+    requeued = outbox_requeue(OutboundCall, _enqueue, now=now)
     stuck_before = now - timedelta(seconds=settings.OUTBOX_STUCK_SECONDS)
     unconfirmed = 0
     for call in OutboundCall.objects.filter(status=CallStatus.SENDING, claimed_at__lt=stuck_before):
@@ -294,7 +292,7 @@ def calls_sweep(*, now: datetime) -> dict[str, int]:
                 unconfirmed += 1
                 call.refresh_from_db()
                 _ended(call, now)
-    return {"calls_requeued": len(due), "calls_unconfirmed": unconfirmed}
+    return {"calls_requeued": requeued, "calls_unconfirmed": unconfirmed}
 
 
 # -- the dispatch call: the operator and the region's dispatch line in one conference --------

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from dispatch import gateway
 from dispatch.models import (
     TWILIO_TO_OUTBOUND,
+    OutboundCall,
     OutboundSMS,
     OutboundStatus,
     StatusCallback,
@@ -198,14 +201,7 @@ def _publish(sms: OutboundSMS) -> None:
 def outbox_sweep(*, now: datetime | None = None) -> dict[str, int]:
     """Finds sends whose task was lost (killed worker, emptied broker) and queues them again."""
     now = now or timezone.now()
-    # Leave the fast path a moment to run before the sweeper steps in.
-    due = list(
-        OutboundSMS.objects.filter(
-            status=OutboundStatus.QUEUED, next_attempt_at__lte=now - timedelta(seconds=2)
-        ).values_list("pk", flat=True)[:500]
-    )
-    for outbound_id in due:
-        _enqueue(outbound_id)
+    requeued = outbox_requeue(OutboundSMS, _enqueue, now=now)
     stuck_before = now - timedelta(seconds=settings.OUTBOX_STUCK_SECONDS)
     stuck = OutboundSMS.objects.filter(status=OutboundStatus.SENDING, claimed_at__lt=stuck_before)
     # Counted by what this sweep changed: another sweeper may have got there first.
@@ -213,11 +209,36 @@ def outbox_sweep(*, now: datetime | None = None) -> dict[str, int]:
     from dispatch import calls
 
     return {
-        "requeued": len(due),
+        "requeued": requeued,
         "unconfirmed": unconfirmed,
         "late_callbacks": _late_callbacks_apply(now),
         **calls.calls_sweep(now=now),
     }
+
+
+# Leave the fast path a moment to run before the sweeper steps in, and a row that waits behind a
+# long queue (its task is not lost, only late) is queued again at most this often: otherwise an
+# overloaded worker would get a copy of its whole backlog every sweep.
+REQUEUE_AFTER = timedelta(seconds=2)
+REQUEUE_EVERY = timedelta(seconds=30)
+
+
+def outbox_requeue(
+    model: type[OutboundSMS] | type[OutboundCall],
+    enqueue: Callable[[int], None],
+    *,
+    now: datetime,
+) -> int:
+    """Queues the send task again for rows still waiting, in case the first one was lost (a
+    killed worker, a broker restarted empty). Sending claims the row, so a copy is harmless."""
+    due = model.objects.filter(
+        status=OutboundStatus.QUEUED, next_attempt_at__lte=now - REQUEUE_AFTER
+    ).filter(Q(requeued_at__isnull=True) | Q(requeued_at__lte=now - REQUEUE_EVERY))
+    ids = list(due.order_by("next_attempt_at").values_list("pk", flat=True)[:500])
+    model.objects.filter(pk__in=ids).update(requeued_at=now)
+    for pk in ids:
+        enqueue(pk)
+    return len(ids)
 
 
 def _late_callbacks_apply(now: datetime) -> int:

@@ -151,6 +151,21 @@ def test_the_sweeper_requeues_only_what_is_due(settings: Any) -> None:
     assert services.outbox_sweep(now=now)["requeued"] == 1
 
 
+def test_a_text_waiting_behind_a_backlog_is_queued_again_only_now_and_then(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An overloaded worker has not lost its tasks: a copy of the backlog every sweep would
+    only bury it deeper. A lost task is still found again within REQUEUE_EVERY."""
+    queued: list[int] = []
+    monkeypatch.setattr(services, "_enqueue", lambda pk, countdown=0: queued.append(pk))
+    waiting = _queued()
+    start = timezone.now() + timedelta(seconds=3)
+    every = services.REQUEUE_EVERY.total_seconds()
+    for second in range(0, int(2 * every) + 1, 5):  # a sweep every 5 s for a minute
+        services.outbox_sweep(now=start + timedelta(seconds=second))
+    assert queued == [waiting.pk] * 3  # at 0, 30 and 60 s
+
+
 def test_a_callback_that_raced_the_rest_answer_is_applied_by_the_sweeper() -> None:
     """Twilio's report arrived while the SID was being stored: neither side applied it."""
     sms = _queued()
