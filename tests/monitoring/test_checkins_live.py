@@ -8,6 +8,7 @@ contact's text and call must reach the Twilio sandbox, each exactly once.
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -92,3 +93,32 @@ def test_a_silent_client_is_prompted_then_the_plan_is_followed(
     # The prompt went out on time: the countdown task is the precise path.
     prompted = SessionEvent.objects.get(kind="checkin_prompted")
     assert prompted.data["late_ms"] < 1500, prompted.data
+
+
+def test_a_key_pressed_on_the_check_call_stops_the_ladder(
+    live_stack: Any, monitored: Session
+) -> None:
+    """The sandbox answers the alarm's call as the client would, by pressing a key in reply to
+    the call's own TwiML: Twilio's signed gather webhook reaches the console."""
+    box = live_stack.sandbox
+    box.set_number(PHONE, call="press")
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        support.celery_beat(live_stack.env, str(Path(folder) / "beat-schedule")),
+    ):
+        support.wait_until(
+            lambda: SessionEvent.objects.filter(kind="client_pressed_key").exists(), timeout=40
+        )
+        first = Escalation.objects.order_by("pk").first()
+        assert first is not None
+        support.wait_until(lambda: Escalation.objects.get(pk=first.pk).status == "stopped")
+        # Well past the 2-second wait for the plan's response, with a sweep every second.
+        time.sleep(4)
+
+    assert box.messages(to=SISTER) == [] and box.calls(to=SISTER) == []
+    response = EscalationStep.objects.get(escalation=first, kind="response")
+    assert response.status == "cancelled"
+    (call,) = [c for c in box.calls(to=PHONE) if c["sid"] == first.calls.get().twilio_sid]
+    assert call["status"] == "completed"
+    # Check-ins went on by themselves after the key press.
+    assert CheckIn.objects.filter(number__gt=first.checkin.number).exists()
