@@ -26,7 +26,12 @@ from nors.lib import realtime, tasks
 log = logging.getLogger(__name__)
 
 
-def outbound_sms_queue(*, to: str, body: str, session_id: int | None = None) -> OutboundSMS:
+def outbound_sms_queue(
+    *, to: str, body: str, session_id: int | None = None, queue_task: bool = True
+) -> OutboundSMS:
+    """Writes the text down. Its send task is queued once the row is committed, unless the
+    caller sends it itself right after (`queue_task=False`); if that caller dies first, the
+    sweeper queues it."""
     now = timezone.now()
     sms = OutboundSMS.objects.create(
         to_phone=to,
@@ -38,8 +43,9 @@ def outbound_sms_queue(*, to: str, body: str, session_id: int | None = None) -> 
     )
     from dispatch.tasks import send_outbound_sms
 
-    # Off the request's path: if this process dies first, the sweeper finds the row.
-    tasks.task_queue_on_commit(send_outbound_sms, sms.pk)
+    if queue_task:
+        # Off the request's path: if this process dies first, the sweeper finds the row.
+        tasks.task_queue_on_commit(send_outbound_sms, sms.pk)
     return sms
 
 

@@ -215,14 +215,19 @@ def _next_number(monitoring: Monitoring) -> int:
 # -- the timer engine's moves ----------------------------------------------------------------------
 
 
-def checkin_due(*, checkin_id: int, now: datetime | None = None) -> str:
-    """Acts on a check-in whose due time has come: prompt it, or call it missed."""
+def checkin_due(*, checkin_id: int, now: datetime | None = None, send_now: bool = False) -> str:
+    """Acts on a check-in whose due time has come: prompt it, or call it missed.
+
+    With `send_now` (the countdown task, one check-in at a time) the prompt is sent to Twilio
+    right here, once written down, rather than by a task of its own queued behind everything
+    else: on a busy worker a prompt never waits for its text, and one task does the work of
+    two. The sweeper, going through many check-ins, leaves the sends to their tasks."""
     now = now or timezone.now()
     checkin = CheckIn.objects.select_related("monitoring").filter(pk=checkin_id).first()
     if checkin is None or checkin.due_at > now:
         return "not_due"
     if checkin.status == CheckInStatus.SCHEDULED:
-        return _prompt(checkin, now)
+        return _prompt(checkin, now, send_now=send_now)
     if checkin.status == CheckInStatus.PROMPTED:
         if _deadline_held(checkin, now):
             return "held"
@@ -282,7 +287,7 @@ def _sweep_period() -> timedelta:
     return timedelta(seconds=settings.TIMER_SWEEP_SECONDS)
 
 
-def _prompt(checkin: CheckIn, now: datetime) -> str:
+def _prompt(checkin: CheckIn, now: datetime, *, send_now: bool = False) -> str:
     monitoring = checkin.monitoring
     if monitoring.ends_at is not None and monitoring.ends_at <= now:
         monitoring_end(monitoring_id=monitoring.pk, reason=MonitoringEnd.END_TIME, now=now)
@@ -296,7 +301,7 @@ def _prompt(checkin: CheckIn, now: datetime) -> str:
         if not moved:
             return "moved_on"
         body = texts.render(texts.CHECKIN_PROMPT, session.language)
-        message = services.session_send_automatic(session, body, at=now)
+        message = services.session_send_automatic(session, body, at=now, queue_task=not send_now)
         CheckIn.objects.filter(pk=checkin.pk).update(prompt=message.outbound)
         checkin.status, checkin.prompted_at = CheckInStatus.PROMPTED, now
         checkin.due_at = checkin.deadline_at = deadline
@@ -311,6 +316,12 @@ def _prompt(checkin: CheckIn, now: datetime) -> str:
         )
         # Monitoring and check-in are in hand: the dashboards need nothing read again.
         _publish(session, selectors.MonitoringNow(monitoring, checkin))
+    if send_now and message.outbound_id is not None:
+        from dispatch.services import outbound_sms_send
+
+        outbound_id = message.outbound_id
+        # Once committed; if this process dies first, the outbox sweeper sends it.
+        transaction.on_commit(lambda: outbound_sms_send(outbound_id=outbound_id), robust=True)
     return "prompted"
 
 

@@ -148,9 +148,17 @@ def _open_session(*, phone: str, index: str, now: datetime) -> tuple[Session, bo
 
 
 def _queue_to_client(
-    session: Session, body: str, *, at: datetime, author: Any = None, automatic: bool = False
+    session: Session,
+    body: str,
+    *,
+    at: datetime,
+    author: Any = None,
+    automatic: bool = False,
+    queue_task: bool = True,
 ) -> Message:
-    outbound = outbound_sms_queue(to=session.client_phone, body=body, session_id=session.pk)
+    outbound = outbound_sms_queue(
+        to=session.client_phone, body=body, session_id=session.pk, queue_task=queue_task
+    )
     return Message.objects.create(
         session=session,
         direction=Direction.OUTBOUND,
@@ -278,9 +286,12 @@ def session_publish(session: Session, monitoring: selectors.MonitoringNow | None
     _publish_session(session, monitoring)
 
 
-def session_send_automatic(session: Session, body: str, *, at: datetime) -> Message:
-    """A text the line sends by itself (check-in prompts, confirmations), shown in the log."""
-    message = _queue_to_client(session, body, at=at, automatic=True)
+def session_send_automatic(
+    session: Session, body: str, *, at: datetime, queue_task: bool = True
+) -> Message:
+    """A text the line sends by itself (check-in prompts, confirmations), shown in the log.
+    With `queue_task=False` the caller sends it once committed (see `outbound_sms_queue`)."""
+    message = _queue_to_client(session, body, at=at, automatic=True, queue_task=queue_task)
     Session.objects.filter(pk=session.pk).update(last_message_at=at)
     session.last_message_at = at
     _publish_message(message)

@@ -7,7 +7,7 @@ from monitoring import checkins, timers
 
 @shared_task(name="monitoring.tasks.checkin_due")
 def checkin_due(checkin_id: int) -> str:
-    return checkins.checkin_due(checkin_id=checkin_id)
+    return checkins.checkin_due(checkin_id=checkin_id, send_now=True)
 
 
 @shared_task(name="monitoring.tasks.sweep_timers")

@@ -184,6 +184,33 @@ def test_an_answer_within_the_grace_period_schedules_the_next_check_in(
     assert "checkin_answered" in kinds(session)
 
 
+def test_the_countdown_task_sends_its_prompt_itself(
+    monitored: Monitoring,
+    start: datetime,
+    sandbox: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """No send task of its own to wait behind others: the prompt leaves once written down."""
+    from monitoring import tasks as monitoring_tasks
+    from nors.lib import tasks
+
+    queued: list[str] = []
+    monkeypatch.setattr(
+        tasks, "task_queue_on_commit", lambda task, *a, **k: queued.append(task.name)
+    )
+    checkin = CheckIn.objects.get()
+    with (
+        time_machine.travel(start + timedelta(seconds=INTERVAL), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert monitoring_tasks.checkin_due(checkin.pk) == "prompted"
+    (prompt,) = [m for m in sandbox.messages(to=PHONE) if m["body"].startswith("Checking in")]
+    sms = CheckIn.objects.get().prompt
+    assert sms is not None and (sms.status, sms.twilio_sid) == ("accepted", prompt["sid"])
+    assert queued == ["monitoring.tasks.checkin_due"]  # its deadline's timer, and no send task
+
+
 # -- the client is silent --------------------------------------------------------------------------
 
 
