@@ -88,6 +88,9 @@ if REDIS_URL:
                 # blocking wait for the next event: idle dashboards were cut off every 5 s
                 # (django/channels_redis#422). Longer, and still finite, so a dead Redis shows.
                 "hosts": [{"address": REDIS_URL, "socket_timeout": 10}],
+                # A dashboard is sent every check-in of its operator's sessions: at the default
+                # of 100 waiting events, a busy moment dropped alarms until the next resync.
+                "capacity": 1000,
                 "prefix": env.str("CHANNELS_PREFIX", default=_NAMESPACE),
             },
         }
