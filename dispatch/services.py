@@ -192,16 +192,21 @@ def _undeliverable(sms: OutboundSMS) -> None:
 
 
 def _publish(sms: OutboundSMS) -> None:
+    """A change of delivery status, for a dashboard with the conversation open: built from the
+    row in hand, so Twilio's callbacks never read the message (or decrypt it) again."""
     if sms.session_id is None:
         return
-    from monitoring.selectors import message_for_outbound
+    from monitoring.selectors import delivery_dict
 
-    message = message_for_outbound(outbound_id=sms.pk)
-    if message is not None:
-        realtime.publish(
-            realtime.session_group(sms.session_id),
-            {"type": "message", "session_id": sms.session_id, "message": message},
-        )
+    realtime.publish(
+        realtime.session_group(sms.session_id),
+        {
+            "type": "delivery",
+            "session_id": sms.session_id,
+            "outbound_id": sms.pk,
+            "delivery": delivery_dict(sms),
+        },
+    )
 
 
 def outbox_sweep(*, now: datetime | None = None) -> dict[str, int]:

@@ -110,7 +110,8 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
             if self._concerns_open_session(payload) and not await self._still_visible():
                 await self._leave(realtime.session_group(self.open_session))  # type: ignore[arg-type]
                 self.open_session = None
-            if payload.get("type") == "message" and payload["session_id"] != self.open_session:
+            in_session = payload.get("type") in ("message", "delivery")
+            if in_session and payload["session_id"] != self.open_session:
                 # Left over from a group this dashboard has just left.
                 continue
             await self.send_json(payload)

@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from dispatch.models import PROBLEM_STATUSES
+from dispatch.models import PROBLEM_STATUSES, OutboundSMS
 from dispatch.selectors import alarms_for
 from monitoring.models import (
     CHECKIN_WAITING,
@@ -74,24 +74,26 @@ def _plan_badge(session: Session) -> dict[str, Any] | None:
     }
 
 
+def delivery_dict(outbound: OutboundSMS) -> dict[str, Any]:
+    return {
+        "status": outbound.status,
+        "label": str(outbound.get_status_display()),
+        "problem": outbound.status in PROBLEM_STATUSES,
+        "error_code": outbound.error_code,
+    }
+
+
 def message_dict(message: Message) -> dict[str, Any]:
     outbound = message.outbound
-    delivery = None
-    if outbound is not None:
-        delivery = {
-            "status": outbound.status,
-            "label": str(outbound.get_status_display()),
-            "problem": outbound.status in PROBLEM_STATUSES,
-            "error_code": outbound.error_code,
-        }
     return {
         "id": message.pk,
+        "outbound_id": message.outbound_id,
         "direction": message.direction,
         "body": message.body,
         "created_at": _iso(message.created_at),
         "author": roles.display_name(message.author) if message.author else "",
         "automatic": message.automatic,
-        "delivery": delivery,
+        "delivery": delivery_dict(outbound) if outbound is not None else None,
     }
 
 
@@ -189,13 +191,6 @@ def conversation(*, session: Session) -> dict[str, Any]:
         "session": session_summary(session),
         "messages": [message_dict(m) for m in messages],
     }
-
-
-def message_for_outbound(*, outbound_id: int) -> dict[str, Any] | None:
-    message = (
-        Message.objects.select_related("outbound", "author").filter(outbound_id=outbound_id).first()
-    )
-    return message_dict(message) if message else None
 
 
 def _event_detail(event: SessionEvent) -> str:

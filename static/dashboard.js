@@ -412,6 +412,9 @@ function handle(data) {
     case "message":
       if (state.open && state.open.id === data.session_id) upsertMessage(data.message, false);
       break;
+    case "delivery":
+      applyDelivery(data);
+      break;
     case "alarm":
       // The check-ins that led here changed too, maybe in a process whose events never
       // reach this page: fetch the whole state once the burst of alarm events has passed.
@@ -922,6 +925,19 @@ function upsertMessage(message, quiet) {
   }
   if (message.direction === "in") state.lastSeen.set(open.id, message.created_at);
   if (!known) renderConversation();
+}
+
+// Twilio reported on a text: the message shown for it takes the new delivery status. One the
+// page does not hold yet comes with its status when the conversation is fetched.
+function applyDelivery(data) {
+  const open = state.open;
+  if (!open || open.id !== data.session_id) return;
+  for (const message of open.messages.values()) {
+    if (message.outbound_id === data.outbound_id) {
+      upsertMessage({ ...message, delivery: data.delivery }, true);
+      return;
+    }
+  }
 }
 
 function insertInOrder(list, li, message) {

@@ -114,6 +114,37 @@ async def test_it_streams_the_open_conversation(operator: Any) -> None:
     await communicator.disconnect()
 
 
+def _twilio_reports(outbound_id: int, status: str) -> None:
+    from dispatch.models import OutboundSMS
+    from dispatch.services import status_callback_record
+
+    sid = f"SM{outbound_id:032d}"
+    OutboundSMS.objects.filter(pk=outbound_id).update(twilio_sid=sid, status="accepted")
+    status_callback_record(sid=sid, status=status)
+
+
+async def test_it_streams_delivery_reports_without_reading_the_message_again(
+    operator: Any,
+) -> None:
+    session = await database_sync_to_async(session_make)(
+        status=SessionStatus.ACTIVE, operator=operator
+    )
+    communicator, _ = await _snapshot_for(operator)
+    await communicator.send_json_to({"action": "open", "session": session.pk})
+    await _receive_type(communicator, "conversation")
+    reply = await database_sync_to_async(services.session_reply)(
+        session_id=session.pk, user=operator, body="on my way back"
+    )
+    shown = await _receive_type(communicator, "message")
+    assert shown["message"]["outbound_id"] == reply.outbound_id
+    await database_sync_to_async(_twilio_reports)(reply.outbound_id, "delivered")
+    report = await _receive_type(communicator, "delivery")
+    assert report["outbound_id"] == reply.outbound_id
+    assert report["delivery"]["status"] == "delivered"
+    assert "on my way back" not in str(report)
+    await communicator.disconnect()
+
+
 async def test_it_hides_another_operators_conversation(operator: Any, operator2: Any) -> None:
     session = await database_sync_to_async(session_make)(
         status=SessionStatus.ACTIVE, operator=operator
