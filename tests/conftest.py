@@ -85,6 +85,27 @@ class LiveStack:
 
 
 @pytest.fixture
+def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Debian's chromium, driven by sync Playwright, for the dashboard's end-to-end tests.
+
+    Sync Playwright keeps an event loop in the test's thread, so Django would refuse the ORM
+    calls the test makes there. The loop only drives the browser and never runs Django code, so
+    the guard stands down.
+    """
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
 def live_stack_env() -> dict[str, str]:
     """Extra environment for the live stack's processes. A test module may override it."""
     return {}

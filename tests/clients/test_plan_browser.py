@@ -6,42 +6,21 @@ Controls are found by role and accessible name, as a screen reader finds them.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from clients.models import PlanDraft, PlanVersion
 from clients.selectors import version_dict
 from dispatch.models import Region
 from monitoring.models import Outcome
 from tests import support
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.monitoring.test_dashboard_browser import log_in, open_phone, queue_item, text_the_line
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 MISSING = "To be ready, this plan still needs:"
-
-
-@pytest.fixture(autouse=True)
-def _orm_beside_playwright(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Sync Playwright keeps an event loop in this thread, so Django refuses ORM calls here.
-
-    The loop only drives the browser and never runs Django code, so the guard can stand down.
-    """
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def claim_from_queue(page: Page) -> Locator:

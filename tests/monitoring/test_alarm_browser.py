@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from clients import services as plan_services
 from clients.plans import PlanFields
@@ -36,7 +36,6 @@ from monitoring import checkins as checkin_services
 from monitoring.models import CheckIn, Session, SessionStatus, TimerHeartbeat
 from monitoring.timers import HEARTBEAT
 from tests import support
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.clients.test_plan_browser import claim_from_queue
 from tests.factories import session_make
 from tests.monitoring.test_dashboard_browser import PHONE, SLOW, log_in, open_phone, text_the_line
@@ -61,25 +60,6 @@ TIMINGS = {
 def live_stack_env(request: pytest.FixtureRequest) -> dict[str, str]:
     """TIMINGS, or what a test passes through `parametrize(..., indirect=True)`."""
     return dict(getattr(request, "param", TIMINGS))
-
-
-@pytest.fixture(autouse=True)
-def _orm_beside_playwright(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Sync Playwright keeps an event loop in this thread, so Django refuses ORM calls here.
-
-    The loop only drives the browser and never runs Django code, so the guard can stand down.
-    """
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture
