@@ -33,11 +33,8 @@ import json
 import math
 import os
 import re
-import signal
 import sys
 import threading
-import time
-import traceback
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -52,9 +49,11 @@ from benchmarks.stack import (
     Stack,
     StackConfig,
     StackError,
-    console_stack,
+    benchmark_main,
+    defaults_apply,
     redis_restart,
     say,
+    stack_options,
     worker_kill,
     worker_start,
 )
@@ -64,7 +63,6 @@ from benchmarks.webhooks import (
     CLIENT_EXCHANGE,
     LINE_NUMBER,
     WARMUP_EXCHANGE,
-    _interrupt_on_sigterm,
     _number,
     client_phones,
     db_read,
@@ -950,33 +948,15 @@ def options(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--sweep", type=float, default=2.0, help="TIMER_SWEEP_SECONDS (2)")
     parser.add_argument(
-        "--chaos", action="store_true", help="kill the worker and restart Redis while measuring"
+        "--chaos",
+        action="store_true",
+        help="kill the worker and restart a Redis of its own (not --redis-url) while measuring",
     )
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument("--worker-concurrency", type=int, default=2, help="pool processes (2)")
-    parser.add_argument("--web-workers", type=int, default=2, help="daphne processes (2)")
-    parser.add_argument(
-        "--database-url",
-        default="postgres://nors_bench@127.0.0.1:5432/nors_checkins_bench",
-        help="the console's database and role, both named *bench*; the database is dropped "
-        "and created again",
-    )
-    parser.add_argument(
-        "--admin-url",
-        default="postgres://postgres@127.0.0.1:5432/postgres",
-        help="a superuser, to create the role and database and to read the results",
-    )
-    parser.add_argument("--db-connection-limit", type=int, default=40)
-    parser.add_argument(
-        "--redis-url",
-        default="redis://127.0.0.1:6379/0",
-        help="a shared Redis, left alone; --chaos runs a redis-server of its own instead",
-    )
-    parser.add_argument("--queue", default="nors-checkins-bench", help="Celery queue and prefix")
+    stack_options(parser, database="nors_checkins_bench", queue="nors-checkins-bench")
     args = parser.parse_args(argv)
-    for name, default in DEFAULTS.items():
-        if getattr(args, name) is None:
-            setattr(args, name, QUICK[name] if args.quick else default)
+    defaults_apply(args, DEFAULTS, QUICK)
     if args.interval < 1 or args.grace < 1 or args.duration <= args.interval + args.grace:
         parser.error("--interval and --grace at least 1, --duration longer than both together")
     if not 0 <= args.silent_fraction <= 1:
@@ -1010,26 +990,10 @@ def stack_config(args: argparse.Namespace) -> StackConfig:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = options(argv)
-    signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
-    config = stack_config(args)
-    failure: JSON = {"benchmark": "checkins", "logs": str(config.log_dir)}
-    try:
-        with console_stack(config) as stack:
-            result = benchmark(stack, args)
-    except Exception as exc:
-        say(f"failed: {traceback.format_exc()}")
-        print(json.dumps(failure | {"error": str(exc)}))
-        return 1
-    except KeyboardInterrupt:
-        say("interrupted; the processes it started are stopped")
-        print(json.dumps(failure | {"error": "interrupted"}))
-        return 130
-    say(f"done in {time.monotonic() - START:.0f}s; logs in {config.log_dir}")
-    print(json.dumps(result))
-    return 0
+    return benchmark_main(
+        "checkins", lambda: stack_config(args), lambda stack: benchmark(stack, args)
+    )
 
-
-START = time.monotonic()
 
 if __name__ == "__main__":
     sys.exit(main())

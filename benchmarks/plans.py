@@ -28,24 +28,27 @@ import asyncio
 import json
 import math
 import re
-import signal
 import sys
 import time
-import traceback
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from benchmarks.load import Call, Phase
-from benchmarks.stack import Stack, StackError, console_stack, say
+from benchmarks.stack import (
+    Stack,
+    StackError,
+    benchmark_main,
+    defaults_apply,
+    say,
+    stack_options,
+)
 from benchmarks.webhooks import (
     CLIENT_EXCHANGE,
     WARMUP_EXCHANGE,
-    _interrupt_on_sigterm,
     _number,
     client_phones,
     db_read,
@@ -440,34 +443,9 @@ def options(argv: Sequence[str] | None) -> argparse.Namespace:
         help="client connection pool; requests beyond it wait, and the wait counts (default 64)",
     )
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
-    parser.add_argument(
-        "--web-workers", type=int, default=2, help="daphne processes (python -m nors.serve)"
-    )
-    parser.add_argument(
-        "--database-url",
-        default="postgres://nors_bench@127.0.0.1:5432/nors_plans_bench",
-        help="the console's database and role, both named *bench*; the database is dropped "
-        "and created again",
-    )
-    parser.add_argument(
-        "--admin-url",
-        default="postgres://postgres@127.0.0.1:5432/postgres",
-        help="a superuser, to create the role and database and to set up and read the results",
-    )
-    parser.add_argument(
-        "--db-connection-limit",
-        type=int,
-        default=40,
-        help="connections the console may hold, so it cannot starve a shared server (40)",
-    )
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
-    parser.add_argument(
-        "--queue", default="nors-plans-bench", help="Celery queue and channels prefix"
-    )
+    stack_options(parser, database="nors_plans_bench", queue="nors-plans-bench")
     args = parser.parse_args(argv)
-    for name, default in DEFAULTS.items():
-        if getattr(args, name) is None:
-            setattr(args, name, QUICK[name] if args.quick else default)
+    defaults_apply(args, DEFAULTS, QUICK)
     if args.operators < 1 or args.duration <= 0 or args.warmup < 0 or args.draft_interval <= 0:
         parser.error("--operators and --duration must be positive, --warmup not negative")
     if args.get_every < 1 or args.version_every < READY_AT:
@@ -548,25 +526,7 @@ def report(
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = options(argv)
-    signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
-    log_dir: Path | None = None
-    try:
-        config = stack_config(args)
-        log_dir = config.log_dir
-        with console_stack(config) as stack:
-            result = benchmark(stack, args)
-    except Exception as exc:
-        # Whatever went wrong, the children are stopped and the last line is still JSON.
-        say(f"failed: {traceback.format_exc()}")
-        print(json.dumps({"benchmark": "plans", "error": str(exc), "logs": str(log_dir)}))
-        return 1
-    except KeyboardInterrupt:
-        say("interrupted; the processes it started are stopped")
-        print(json.dumps({"benchmark": "plans", "error": "interrupted", "logs": str(log_dir)}))
-        return 130
-    say(f"done; logs in {log_dir}")
-    print(json.dumps(result))
-    return 0
+    return benchmark_main("plans", lambda: stack_config(args), lambda stack: benchmark(stack, args))
 
 
 if __name__ == "__main__":

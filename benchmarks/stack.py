@@ -6,6 +6,8 @@ kill and start again empty, and the worker can be killed and started again.
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import re
 import shutil
@@ -15,12 +17,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -427,3 +431,77 @@ def console_stack(config: StackConfig) -> Iterator[Stack]:
         yield replace(stack, processes=procs, config=config)
     finally:
         procs.stop_all()
+
+
+# -- what every benchmark's command line and main share ---------------------------------------
+
+
+def stack_options(parser: argparse.ArgumentParser, *, database: str, queue: str) -> None:
+    """The options of the stack a benchmark runs: its own database and role, a Redis, a queue."""
+    parser.add_argument(
+        "--web-workers", type=int, default=2, help="daphne processes (python -m nors.serve)"
+    )
+    parser.add_argument(
+        "--database-url",
+        default=f"postgres://nors_bench@127.0.0.1:5432/{database}",
+        help="the console's database and role, both named *bench*; the database is dropped "
+        "and created again",
+    )
+    parser.add_argument(
+        "--admin-url",
+        default="postgres://postgres@127.0.0.1:5432/postgres",
+        help="a superuser, to create the role and database and to set up and read the results",
+    )
+    parser.add_argument(
+        "--db-connection-limit",
+        type=int,
+        default=40,
+        help="connections the console may hold, so it cannot starve a shared server (40)",
+    )
+    parser.add_argument(
+        "--redis-url",
+        default="redis://127.0.0.1:6379/0",
+        help="a shared Redis, whose other data is left alone",
+    )
+    parser.add_argument("--queue", default=queue, help="Celery queue and channels prefix")
+
+
+def defaults_apply(
+    args: argparse.Namespace, defaults: Mapping[str, Any], quick: Mapping[str, Any]
+) -> None:
+    """Options left unset take the benchmark's defaults, or its smoke run's with --quick."""
+    for name, default in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, quick[name] if args.quick else default)
+
+
+def _interrupt_on_sigterm(signum: int, frame: Any) -> None:
+    # Turns SIGTERM into an exception so the finally blocks stop the children we started.
+    raise KeyboardInterrupt
+
+
+def benchmark_main(
+    name: str,
+    config: Callable[[], StackConfig],
+    benchmark: Callable[[Stack], dict[str, Any]],
+) -> int:
+    """Runs a benchmark on its stack. Whatever goes wrong, the children are stopped and the
+    last line on stdout is still one JSON object."""
+    signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
+    log_dir: Path | None = None
+    try:
+        stack_config = config()
+        log_dir = stack_config.log_dir
+        with console_stack(stack_config) as stack:
+            result = benchmark(stack)
+    except Exception as exc:
+        say(f"failed: {traceback.format_exc()}")
+        print(json.dumps({"benchmark": name, "error": str(exc), "logs": str(log_dir)}))
+        return 1
+    except KeyboardInterrupt:
+        say("interrupted; the processes it started are stopped")
+        print(json.dumps({"benchmark": name, "error": "interrupted", "logs": str(log_dir)}))
+        return 130
+    say(f"done in {time.monotonic() - STARTED:.0f}s; logs in {log_dir}")
+    print(json.dumps(result))
+    return 0

@@ -17,17 +17,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import math
 import os
 import random
-import signal
 import sys
 import time
-import traceback
 import uuid
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -35,7 +31,14 @@ import phonenumbers
 from twilio.request_validator import RequestValidator
 
 from benchmarks.load import Call, Phase, run_phase
-from benchmarks.stack import Stack, StackConfig, console_stack, say
+from benchmarks.stack import (
+    Stack,
+    StackConfig,
+    benchmark_main,
+    defaults_apply,
+    say,
+    stack_options,
+)
 
 T = TypeVar("T")
 
@@ -261,33 +264,10 @@ def options(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="open every measured number's session before measuring",
     )
-    parser.add_argument(
-        "--web-workers", type=int, default=2, help="daphne processes (python -m nors.serve)"
-    )
     parser.add_argument("--seed", type=int, default=1, help="which number sends each text")
-    parser.add_argument(
-        "--database-url",
-        default="postgres://nors_bench@127.0.0.1:5432/nors_bench",
-        help="the console's database and role, both named *bench*; the database is dropped "
-        "and created again",
-    )
-    parser.add_argument(
-        "--admin-url",
-        default="postgres://postgres@127.0.0.1:5432/postgres",
-        help="a superuser, to create the role and database and to read the results",
-    )
-    parser.add_argument(
-        "--db-connection-limit",
-        type=int,
-        default=40,
-        help="connections the console may hold, so it cannot starve a shared server (40)",
-    )
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
-    parser.add_argument("--queue", default="nors-bench", help="Celery queue and channels prefix")
+    stack_options(parser, database="nors_bench", queue="nors-bench")
     args = parser.parse_args(argv)
-    for name, default in DEFAULTS.items():
-        if getattr(args, name) is None:
-            setattr(args, name, QUICK[name] if args.quick else default)
+    defaults_apply(args, DEFAULTS, QUICK)
     if args.rate <= 0 or args.duration <= 0 or args.warmup < 0:
         parser.error("--rate and --duration must be positive, --warmup not negative")
     if args.no_sandbox:
@@ -393,32 +373,11 @@ def _number(value: float) -> float | int:
     return int(value) if value.is_integer() else value
 
 
-def _interrupt_on_sigterm(signum: int, frame: Any) -> None:
-    # Turns SIGTERM into an exception so the finally blocks stop the children we started.
-    raise KeyboardInterrupt
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = options(argv)
-    signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
-    log_dir: Path | None = None
-    try:
-        config = stack_config(args)
-        log_dir = config.log_dir
-        with console_stack(config) as stack:
-            result = benchmark(stack, args)
-    except Exception as exc:
-        # Whatever went wrong, the children are stopped and the last line is still JSON.
-        say(f"failed: {traceback.format_exc()}")
-        print(json.dumps({"benchmark": "webhooks", "error": str(exc), "logs": str(log_dir)}))
-        return 1
-    except KeyboardInterrupt:
-        say("interrupted; the processes it started are stopped")
-        print(json.dumps({"benchmark": "webhooks", "error": "interrupted", "logs": str(log_dir)}))
-        return 130
-    say(f"done; logs in {log_dir}")
-    print(json.dumps(result))
-    return 0
+    return benchmark_main(
+        "webhooks", lambda: stack_config(args), lambda stack: benchmark(stack, args)
+    )
 
 
 if __name__ == "__main__":
