@@ -371,16 +371,7 @@ function buildBanner(alarm) {
     }),
   ];
   if (canOpen(alarm)) {
-    buttons.push(
-      h("button", {
-        type: "button",
-        "data-action": "open",
-        "data-key": "open",
-        "data-id": alarm.id,
-        "aria-describedby": textId,
-        text: gettext("Open the session"),
-      }),
-    );
+    buttons.push(openButton(alarm, textId));
   }
   return h(
     "div",
@@ -418,15 +409,19 @@ function buildNote(alarm) {
     "div",
     { class: "alarm-note", "data-status": alarm.status },
     h("p", { id: textId, text }),
-    h("button", {
-      type: "button",
-      "data-action": "open",
-      "data-key": "open",
-      "data-id": alarm.id,
-      "aria-describedby": textId,
-      text: gettext("Open the session"),
-    }),
+    openButton(alarm, textId),
   );
+}
+
+function openButton(alarm, textId) {
+  return h("button", {
+    type: "button",
+    "data-action": "open",
+    "data-key": "open",
+    "data-id": alarm.id,
+    "aria-describedby": textId,
+    text: gettext("Open the session"),
+  });
 }
 
 function panelSignature(alarm) {
