@@ -17,6 +17,8 @@ class OutboundStatus(models.TextChoices):
     ACCEPTED = "accepted", _("Accepted by Twilio")
     SENT = "sent", _("Sent")
     DELIVERED = "delivered", _("Delivered")
+    # Some parts of a long text reached the phone: the person has at least part of it.
+    PARTIALLY_DELIVERED = "partially_delivered", _("Partly delivered")
     UNDELIVERED = "undelivered", _("Not delivered")
     FAILED = "failed", _("Failed")
     # The worker died mid-call: Twilio may or may not have the message, so it is not resent.
@@ -25,6 +27,7 @@ class OutboundStatus(models.TextChoices):
 
 FINAL_STATUSES = {
     OutboundStatus.DELIVERED,
+    OutboundStatus.PARTIALLY_DELIVERED,
     OutboundStatus.UNDELIVERED,
     OutboundStatus.FAILED,
     OutboundStatus.UNCONFIRMED,
@@ -38,6 +41,7 @@ STATUS_RANK = {
     OutboundStatus.ACCEPTED: 2,
     OutboundStatus.SENT: 3,
     OutboundStatus.DELIVERED: 4,
+    OutboundStatus.PARTIALLY_DELIVERED: 4,
     OutboundStatus.UNDELIVERED: 5,
     OutboundStatus.FAILED: 5,
     OutboundStatus.UNCONFIRMED: 5,
@@ -51,6 +55,7 @@ TWILIO_TO_OUTBOUND = {
     "sent": OutboundStatus.SENT,
     "delivered": OutboundStatus.DELIVERED,
     "read": OutboundStatus.DELIVERED,
+    "partially_delivered": OutboundStatus.PARTIALLY_DELIVERED,
     "undelivered": OutboundStatus.UNDELIVERED,
     "failed": OutboundStatus.FAILED,
     "canceled": OutboundStatus.FAILED,

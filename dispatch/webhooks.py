@@ -26,8 +26,11 @@ from nors.lib import phones
 log = logging.getLogger(__name__)
 
 MESSAGE_SID = re.compile(r"^(SM|MM)[0-9a-fA-F]{32}$")
+STATUS_WORD = re.compile(r"^[A-Za-z_-]{1,20}$")
 ERROR_CODE = re.compile(r"^\d{1,10}$")
 MAX_BODY_CHARS = 5000
+# Statuses of a text coming in to the line: nothing of ours to move.
+INBOUND_STATUSES = {"received", "receiving"}
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
@@ -95,10 +98,9 @@ def _body(request: HttpRequest) -> str:
 @twilio_webhook
 def sms_inbound(request: HttpRequest) -> HttpResponse:
     sid = _field(request, "MessageSid", MESSAGE_SID)
-    try:
-        phone = phones.normalize(_field(request, "From"))
-    except phones.InvalidPhoneNumber as exc:
-        raise BadWebhook("From is not a valid phone number.") from exc
+    # Never refused: Twilio does not resend a text it got a 4xx for, and its From is the
+    # carrier's truth even where the phonenumbers library disagrees.
+    phone = phones.sender_normalize(_field(request, "From"))
     monitoring_services.inbound_sms_receive(sid=sid, phone=phone, body=_body(request))
     return _twiml()
 
@@ -106,9 +108,10 @@ def sms_inbound(request: HttpRequest) -> HttpResponse:
 @twilio_webhook
 def sms_status(request: HttpRequest) -> HttpResponse:
     sid = _field(request, "MessageSid", MESSAGE_SID)
-    status = _field(request, "MessageStatus").lower()
-    if status not in TWILIO_TO_OUTBOUND and status not in {"received", "receiving"}:
-        raise BadWebhook("Unknown MessageStatus.")
+    status = _field(request, "MessageStatus", STATUS_WORD).lower()
+    if status not in TWILIO_TO_OUTBOUND and status not in INBOUND_STATUSES:
+        # Kept, never refused: a status Twilio adds later is stored and moves nothing.
+        log.warning("a delivery report with a status we do not know: %s", status)
     error_code = request.POST.get("ErrorCode", "")
     if error_code and not ERROR_CODE.match(error_code):
         raise BadWebhook("Malformed field: ErrorCode.")

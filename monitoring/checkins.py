@@ -90,6 +90,7 @@ def monitoring_start(
     )
     with transaction.atomic():
         session = services.session_of_owner(session_id=session_id, user=user, lock=True)
+        services.session_require_textable(session)
         plan = session.plan_version
         if plan is None or plan.status != PlanStatus.READY:
             raise MonitoringConflict(_("Save the plan as ready before starting check-ins."))

@@ -27,7 +27,7 @@ from monitoring.models import (
     SessionEvent,
     SessionStatus,
 )
-from nors.lib import crypto, realtime, roles
+from nors.lib import crypto, phones, realtime, roles
 from nors.lib.jsonapi import Conflict
 
 MAX_REPLY_LENGTH = 1600
@@ -215,9 +215,10 @@ def _inbound_record(*, sid: str, phone: str, body: str) -> Message:
     session.last_message_at = session.last_inbound_at = now
     _publish_message(message)
     if opened:
-        reply = texts.render(texts.AUTO_REPLY, session.language)
-        auto = _queue_to_client(session, reply, at=now, automatic=True)
-        _publish_message(auto)
+        # A short code or a sender name cannot be texted back: the session opens all the same.
+        if phones.can_receive_texts(phone):
+            reply = texts.render_bilingual(texts.FIRST_REPLY, settings.LANGUAGE_CODE)
+            _publish_message(_queue_to_client(session, reply, at=now, automatic=True))
         _publish_session(session)
         return message
     from monitoring import checkins
@@ -273,6 +274,16 @@ def session_of_owner(*, session_id: int, user: Any, lock: bool = False) -> Sessi
         raise SessionConflict(_("This session has ended."))
     _require_owner(session, user)
     return session
+
+
+def session_require_textable(session: Session) -> None:
+    if not phones.can_receive_texts(session.client_phone):
+        raise SessionConflict(
+            _(
+                "This person texted from a short code or a sender name, which cannot receive "
+                "texts. Ask them to text from their own phone number."
+            )
+        )
 
 
 def session_language_set(*, session: Session, language: str) -> None:
@@ -429,6 +440,7 @@ def session_reply(*, session_id: int, user: Any, body: str) -> Message:
     body = body.strip()
     if not body:
         raise ValueError(_("Write a message first."))
+    session_require_textable(session)
     if len(body) > MAX_REPLY_LENGTH:
         limit = formats.number_format(MAX_REPLY_LENGTH, force_grouping=True)
         raise ValueError(_("Messages can be at most %(max)s characters.") % {"max": limit})

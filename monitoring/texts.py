@@ -9,10 +9,9 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 # One SMS segment where possible: plain ASCII punctuation keeps it GSM-7.
-AUTO_REPLY = _(
-    "Hi, you have reached the overdose response line. A peer operator will text you "
-    "back shortly. If this is an emergency, call 911."
-)
+# The first reply goes out before anyone knows the person's language: it says this in both,
+# one short line each, and the two together still fit one segment.
+FIRST_REPLY = _("Overdose response line: a peer will text you back soon. Emergency? Call 911.")
 MONITORING_STARTED = _(
     "OK, we're with you. We'll text you every %(minutes)s min: reply anything to say you're "
     "OK. Text DONE to stop check-ins."
@@ -39,6 +38,12 @@ TIMERS_STOPPED = _(
     "Overdose response console: the check-in timers have stopped. Alarms may not fire. "
     "Restart the timer service (Celery beat) now."
 )
+
+
+def render_bilingual(text: Promise, first: str, **values: Any) -> str:
+    """The text in the line's own language, then in the other."""
+    languages = [first] + [code for code in ("en", "fr") if code != first]
+    return "\n".join(render(text, language, **values) for language in languages[:2])
 
 
 def render(text: Promise, language: str, **values: Any) -> str:

@@ -121,12 +121,66 @@ def test_it_answers_400_for_a_malformed_message_sid(client: Client, sid: str) ->
     assert Message.objects.count() == 0
 
 
-@pytest.mark.parametrize("phone", ["12", "not a number", "+999999999999999999", "+1 555 0123"])
-def test_it_answers_400_for_an_invalid_phone_number(client: Client, phone: str) -> None:
-    response = signed_post(client, URL, inbound_params(phone=phone))
-    assert response.status_code == 400
-    assert b"phone number" in response.content
-    assert Session.objects.count() == 0
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "+15555550100",  # a 555 number the library calls invalid
+        "+447700900123",  # a UK drama number
+        "+19995550100",  # a range newer than the library's data, as far as it knows
+    ],
+)
+def test_it_keeps_a_text_from_a_number_the_library_rejects_and_replies(
+    client: Client, phone: str
+) -> None:
+    response = signed_post(client, URL, inbound_params("are you there", phone=phone))
+    assert response.status_code == 200
+    session = Session.objects.get()
+    assert session.messages.get(direction=Direction.INBOUND).body == "are you there"
+    auto = session.messages.get(direction=Direction.OUTBOUND)
+    assert auto.outbound is not None and auto.outbound.to_phone == session.client_phone
+
+
+@pytest.mark.parametrize(
+    "sender", ["12345", "262966", "VODAFONE", "Bell MTS", "12", "+999999999999999999"]
+)
+def test_it_keeps_a_text_from_a_short_code_or_a_name_without_replying(
+    client: Client, sender: str
+) -> None:
+    response = signed_post(client, URL, inbound_params("hello", phone=sender))
+    assert response.status_code == 200
+    session = Session.objects.get()
+    assert session.client_phone == sender
+    assert session.status == SessionStatus.WAITING
+    assert [m.body for m in session.messages.all()] == ["hello"]
+    assert OutboundSMS.objects.count() == 0
+
+
+def test_a_sender_that_cannot_be_texted_back_is_refused_a_reply_clearly(
+    client: Client, operator: Any
+) -> None:
+    from monitoring import services
+
+    signed_post(client, URL, inbound_params("hello", phone="VODAFONE"))
+    session = Session.objects.get()
+    services.session_claim(session_id=session.pk, user=operator)
+    with pytest.raises(services.SessionConflict, match="short code or a sender name"):
+        services.session_reply(session_id=session.pk, user=operator, body="hi")
+    assert OutboundSMS.objects.count() == 0
+
+
+def test_it_accepts_the_webhook_without_its_trailing_slash(client: Client, settings: Any) -> None:
+    for debug in (True, False):
+        settings.DEBUG = debug
+        params = inbound_params(f"no slash, debug={debug}")
+        response = signed_post(client, URL.rstrip("/"), params)
+        assert response.status_code == 200, response.content
+    assert Message.objects.filter(direction=Direction.INBOUND).count() == 2
+
+
+def test_the_first_reply_is_in_both_languages(client: Client) -> None:
+    signed_post(client, URL, inbound_params("Bonjour, j'ai besoin d'aide"))
+    auto = Message.objects.get(direction=Direction.OUTBOUND)
+    assert "Call 911" in auto.body and "Faites le 911" in auto.body
 
 
 def test_it_accepts_an_empty_body(client: Client) -> None:
@@ -203,11 +257,11 @@ def test_it_only_accepts_post(client: Client) -> None:
     assert client.get(URL).status_code == 405
 
 
-def test_a_french_line_answers_in_french(client: Client, settings: Any) -> None:
+def test_a_french_line_answers_in_french_first(client: Client, settings: Any) -> None:
     settings.LANGUAGE_CODE = "fr"
     signed_post(client, URL, inbound_params("allo?"))
     auto = Message.objects.get(direction=Direction.OUTBOUND)
-    assert auto.body.startswith("Bonjour") and "911" in auto.body
+    assert auto.body.startswith("Ligne surdose") and "Call 911" in auto.body
     assert Session.objects.get().language == "fr"
 
 

@@ -63,7 +63,7 @@ def test_an_unknown_sid_is_kept_for_later_and_answered_200() -> None:
         ({"MessageStatus": "sent"}, b"MessageSid"),
         ({"MessageSid": "SM" + "a" * 32}, b"MessageStatus"),
         ({"MessageSid": "nope", "MessageStatus": "sent"}, b"MessageSid"),
-        ({"MessageSid": "SM" + "a" * 32, "MessageStatus": "exploded"}, b"MessageStatus"),
+        ({"MessageSid": "SM" + "a" * 32, "MessageStatus": "<b>x</b>"}, b"MessageStatus"),
         (
             {"MessageSid": "SM" + "a" * 32, "MessageStatus": "failed", "ErrorCode": "x1"},
             b"ErrorCode",
@@ -82,5 +82,39 @@ def test_it_refuses_an_unsigned_callback() -> None:
     sms = _sent_sms(sid)
     response = Client().post(URL, _params(sid, "failed"))
     assert response.status_code == 403
+    sms.refresh_from_db()
+    assert sms.status == OutboundStatus.ACCEPTED
+
+
+def _twilio_message_statuses() -> list[str]:
+    from twilio.rest.api.v2010.account.message import MessageInstance
+
+    enum = MessageInstance.Status
+    return [value for name, value in vars(enum).items() if name.isupper()]
+
+
+@pytest.mark.parametrize("status", _twilio_message_statuses())
+def test_it_takes_every_status_in_the_twilio_librarys_enum(status: str) -> None:
+    sid = new_sid()
+    _sent_sms(sid)
+    response = signed_post(Client(), URL, _params(sid, status))
+    assert response.status_code == 200, (status, response.content)
+    assert StatusCallback.objects.filter(twilio_sid=sid, status=status).exists()
+
+
+def test_a_partially_delivered_text_reached_the_phone() -> None:
+    sid = new_sid()
+    sms = _sent_sms(sid)
+    signed_post(Client(), URL, _params(sid, "partially_delivered"))
+    sms.refresh_from_db()
+    assert sms.status == OutboundStatus.PARTIALLY_DELIVERED
+
+
+def test_a_status_twilio_adds_later_is_kept_and_answered_200() -> None:
+    sid = new_sid()
+    sms = _sent_sms(sid)
+    response = signed_post(Client(), URL, _params(sid, "teleported"))
+    assert response.status_code == 200
+    assert StatusCallback.objects.filter(twilio_sid=sid, status="teleported").exists()
     sms.refresh_from_db()
     assert sms.status == OutboundStatus.ACCEPTED

@@ -3,17 +3,18 @@ from __future__ import annotations
 from monitoring import texts
 
 
-def test_the_auto_reply_is_one_sms_segment_in_each_language() -> None:
-    from sandbox.segments import count_segments
+def test_the_first_reply_is_one_plain_segment_in_both_languages() -> None:
+    from sandbox.segments import count_segments, is_gsm7
 
-    for language in ("en", "fr"):
-        reply = texts.render(texts.AUTO_REPLY, language)
-        assert "911" in reply
-        assert count_segments(reply) == 1, (language, reply)
+    for first in ("en", "fr"):
+        reply = texts.render_bilingual(texts.FIRST_REPLY, first)
+        assert reply.count("911") == 2
+        assert is_gsm7(reply) and count_segments(reply) == 1, (first, len(reply), reply)
 
 
-def test_the_auto_reply_is_french_for_a_french_session() -> None:
-    assert texts.render(texts.AUTO_REPLY, "fr").startswith("Bonjour")
+def test_the_first_reply_starts_in_the_lines_own_language() -> None:
+    assert texts.render_bilingual(texts.FIRST_REPLY, "fr").startswith("Ligne surdose")
+    assert texts.render_bilingual(texts.FIRST_REPLY, "en").startswith("Overdose response line")
 
 
 ONE_SEGMENT = {
