@@ -8,6 +8,7 @@ region's dispatch line in one Twilio conference, which ends when the operator ha
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -233,6 +234,16 @@ def reached_nobody(call: OutboundCall) -> bool:
     )
 
 
+# What answering-machine detection says when no person picked up.
+MACHINE = re.compile(r"^(machine_|fax$)")
+
+
+def reached_no_line(call: OutboundCall) -> bool:
+    """The call definitively failed: busy, failed, unanswered, or a machine. A person who
+    answered and pressed no key did not: they may be trying to."""
+    return call.status in CALL_UNANSWERED or bool(MACHINE.match(call.answered_by))
+
+
 def _ended(call: OutboundCall, now: datetime) -> None:
     from dispatch import escalation
     from monitoring import services as session_services
@@ -350,7 +361,11 @@ def dispatch_call_place(*, escalation: Any, user: Any, line: dict[str, Any]) -> 
             twiml=conference_twiml(name, operator=False),
             **common,
         )
+        now = timezone.now()
         session_services.session_event(
-            escalation.session, "dispatch_call", at=timezone.now(), actor=user, line=line["name"]
+            escalation.session, "dispatch_call", at=now, actor=user, line=line["name"]
         )
+        from dispatch import escalation as ladder
+
+        ladder.contact_step_hurry(session_id=escalation.session_id, now=now)
     return name

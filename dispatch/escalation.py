@@ -12,14 +12,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clients.models import PlanStatus, PlanVersion
 from clients.plans import Order, Response
-from dispatch import calls
+from dispatch import calls, permissions
 from dispatch.models import (
+    PROBLEM_FINAL,
     CallPurpose,
     Escalation,
     EscalationOutcome,
@@ -66,6 +68,10 @@ def waits_for_contact(plan: PlanVersion) -> bool:
     )
 
 
+def contact_after_ems(plan: PlanVersion) -> bool:
+    return plan.response == Response.BOTH and plan.order == Order.EMS_FIRST
+
+
 def _ladder(now: datetime, plan: PlanVersion) -> list[tuple[StepKind, datetime]]:
     wait = timedelta(seconds=settings.ESCALATION_RESPONSE_WAIT_SECONDS)
     widen = timedelta(seconds=settings.ALARM_WIDEN_SECONDS)
@@ -78,6 +84,11 @@ def _ladder(now: datetime, plan: PlanVersion) -> list[tuple[StepKind, datetime]]
     if waits_for_contact(plan):
         # The client asked that their contact be given time before EMS is called.
         steps.append((StepKind.EMS_AFTER_CONTACT, now + 2 * wait))
+    if contact_after_ems(plan):
+        # The client chose EMS first: the contact hears once the dispatch call is placed or EMS
+        # is recorded as sent (see `contact_step_hurry`), or after this wait at the latest.
+        later = timedelta(seconds=settings.ESCALATION_CONTACT_AFTER_EMS_SECONDS)
+        steps.append((StepKind.CONTACT_AFTER_EMS, now + wait + later))
     return steps
 
 
@@ -138,7 +149,8 @@ def step_due(*, step_id: int, now: datetime | None = None) -> str:
 def _alarm(escalation: Escalation, now: datetime) -> str:
     session = escalation.session
     body = texts.render(texts.CHECKIN_REPROMPT, session.language)
-    session_services.session_send_automatic(session, body, at=now)
+    reprompt = session_services.session_send_automatic(session, body, at=now)
+    Escalation.objects.filter(pk=escalation.pk).update(reprompt=reprompt.outbound)
     calls.client_check_queue(session=session, escalation_id=escalation.pk)
     _publish_alarm(escalation)
     return "alarm_raised_client_texted_and_called"
@@ -147,7 +159,9 @@ def _alarm(escalation: Escalation, now: datetime) -> str:
 def _response(escalation: Escalation, now: datetime) -> str:
     plan = plan_in_force(escalation)
     done = []
-    if plan.response in (Response.CONTACT, Response.BOTH):
+    if plan.response == Response.CONTACT or (
+        plan.response == Response.BOTH and not contact_after_ems(plan)
+    ):
         done.append(_contacts_alert(escalation, plan, now))
     if plan.response == Response.EMS or (
         plan.response == Response.BOTH and not waits_for_contact(plan)
@@ -158,6 +172,10 @@ def _response(escalation: Escalation, now: datetime) -> str:
 
 def _ems_after_contact(escalation: Escalation, now: datetime) -> str:
     return _ems_task(escalation, plan_in_force(escalation))
+
+
+def _contact_after_ems(escalation: Escalation, now: datetime) -> str:
+    return _contacts_alert(escalation, plan_in_force(escalation), now)
 
 
 def _contacts_alert(escalation: Escalation, plan: PlanVersion, now: datetime) -> str:
@@ -212,6 +230,7 @@ RUNNERS: dict[str, Callable[[Escalation, datetime], str]] = {
     StepKind.ALARM: _alarm,
     StepKind.RESPONSE: _response,
     StepKind.EMS_AFTER_CONTACT: _ems_after_contact,
+    StepKind.CONTACT_AFTER_EMS: _contact_after_ems,
     StepKind.WIDEN_SHIFT: _widen_shift,
     StepKind.WIDEN_SUPERVISOR: _widen_supervisor,
 }
@@ -264,19 +283,52 @@ def escalations_wind_down(
             _publish(escalation)
 
 
-def escalation_hurry(*, session_id: int, now: datetime | None = None) -> bool:
-    """Twilio could not deliver to the client: the plan's response starts now, not later."""
-    now = now or timezone.now()
+def _step_run_now(session_id: int, kind: StepKind, now: datetime) -> bool:
     step = EscalationStep.objects.filter(
         escalation__session_id=session_id,
         escalation__status=EscalationStatus.OPEN,
-        kind=StepKind.RESPONSE,
+        kind=kind,
         status=StepStatus.PENDING,
     ).first()
     if step is None:
         return False
     EscalationStep.objects.filter(pk=step.pk, status=StepStatus.PENDING).update(due_at=now)
     return step_due(step_id=step.pk, now=now) != "moved_on"
+
+
+def _client_unreachable(escalation: Escalation) -> bool:
+    """Whether every way of reaching the client has definitively failed: the alarm's text
+    bounced and its call found nobody who could answer. A person who picked up and pressed no
+    key may be trying to: the full wait runs for them."""
+    reprompt = escalation.reprompt
+    if reprompt is None or reprompt.status not in PROBLEM_FINAL:
+        return False
+    check = escalation.calls.filter(purpose=CallPurpose.CLIENT_CHECK).first()
+    return check is not None and calls.reached_no_line(check)
+
+
+def escalation_hurry(*, session_id: int, now: datetime | None = None) -> bool:
+    """The plan's response starts now, not after the wait, once the client cannot be reached
+    at all."""
+    now = now or timezone.now()
+    escalation = (
+        Escalation.objects.filter(session_id=session_id, status=EscalationStatus.OPEN)
+        .select_related("reprompt")
+        .first()
+    )
+    if escalation is None or not _client_unreachable(escalation):
+        return False
+    return _step_run_now(session_id, StepKind.RESPONSE, now)
+
+
+def contact_step_hurry(*, session_id: int, now: datetime) -> bool:
+    """EMS first, then the contact: the operator has placed the dispatch call or recorded that
+    EMS was sent, so the contact is told now."""
+    if EscalationStep.objects.filter(
+        escalation__session_id=session_id, kind=StepKind.RESPONSE, status=StepStatus.PENDING
+    ).exists():
+        return False
+    return _step_run_now(session_id, StepKind.CONTACT_AFTER_EMS, now)
 
 
 def contact_unreachable(*, session_id: int, how: str, now: datetime) -> bool:
@@ -304,18 +356,21 @@ def contact_unreachable(*, session_id: int, how: str, now: datetime) -> bool:
 def escalation_acknowledge(*, escalation_id: int, user: Any) -> Escalation:
     """Someone has seen the alarm. An operator acknowledging another's alarm takes the
     session over, so the one who silenced it is the one who can act on it."""
-    if not roles.is_operator(user):
-        raise EscalationConflict(_("Only operators can acknowledge alarms."))
     now = timezone.now()
     with transaction.atomic():
         session_id = Escalation.objects.values_list("session_id", flat=True).get(pk=escalation_id)
         session_services.session_lock(session_id)
+        escalation = Escalation.objects.select_related("session__operator").get(pk=escalation_id)
+        if escalation.acknowledged_by_id == user.pk:
+            return escalation  # a second click
+        if not permissions.may_acknowledge(escalation, user):
+            raise PermissionDenied(_("This alarm is not yours to acknowledge."))
         acknowledged = Escalation.objects.filter(
             pk=escalation_id, acknowledged_at__isnull=True
         ).update(acknowledged_at=now, acknowledged_by=user)
-        escalation = Escalation.objects.select_related("session__operator").get(pk=escalation_id)
         if not acknowledged:
-            return escalation
+            raise EscalationConflict(_("Someone else acknowledged this alarm first."))
+        escalation.refresh_from_db()
         session = escalation.session
         if session.operator_id != user.pk and not roles.is_supervisor(user):
             escalation.session = session_services.session_take_over(
@@ -333,7 +388,10 @@ def escalation_close(*, escalation_id: int, user: Any, outcome: str) -> Escalati
     now = timezone.now()
     with transaction.atomic():
         escalation = Escalation.objects.select_related("session").get(pk=escalation_id)
-        session_services.session_of_owner(session_id=escalation.session_id, user=user)
+        session_services.session_of_owner(session_id=escalation.session_id, user=user, lock=True)
+        if outcome == EscalationOutcome.EMS_SENT:
+            # EMS first, then the contact: told before the steps still planned are cancelled.
+            contact_step_hurry(session_id=escalation.session_id, now=now)
         closed = Escalation.objects.filter(
             pk=escalation_id, status__in=(EscalationStatus.OPEN, EscalationStatus.STOPPED)
         ).update(status=EscalationStatus.CLOSED, outcome=outcome, ended_at=now)

@@ -33,6 +33,8 @@ FINAL_STATUSES = {
     OutboundStatus.UNCONFIRMED,
 }
 PROBLEM_STATUSES = {OutboundStatus.UNDELIVERED, OutboundStatus.FAILED, OutboundStatus.UNCONFIRMED}
+# Known never to reach the phone (an unconfirmed send may have).
+PROBLEM_FINAL = {OutboundStatus.UNDELIVERED, OutboundStatus.FAILED}
 
 # Twilio's callbacks may arrive out of order; a status only ever moves up this ladder.
 STATUS_RANK = {
@@ -79,7 +81,7 @@ class OutboundSMS(models.Model):
         related_name="outbound_sms",
     )
     status = models.CharField(
-        _("status"), max_length=16, choices=OutboundStatus.choices, default=OutboundStatus.QUEUED
+        _("status"), max_length=20, choices=OutboundStatus.choices, default=OutboundStatus.QUEUED
     )
     twilio_sid = models.CharField(
         _("Twilio SID"), max_length=64, unique=True, null=True, blank=True
@@ -215,6 +217,10 @@ class Escalation(models.Model):
     outcome = models.CharField(
         _("outcome"), max_length=20, choices=EscalationOutcome.choices, blank=True
     )
+    # The alarm's text to the client: whether it reached them decides how long the ladder waits.
+    reprompt = models.OneToOneField(
+        "dispatch.OutboundSMS", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("escalation")
@@ -229,6 +235,7 @@ class StepKind(models.TextChoices):
     ALARM = "alarm", _("Alarm to the operator, and the client prompted again")
     RESPONSE = "response", _("The plan's response")
     EMS_AFTER_CONTACT = "ems_after_contact", _("EMS, after waiting for the contact")
+    CONTACT_AFTER_EMS = "contact_after_ems", _("The contact, after the dispatch call")
     WIDEN_SHIFT = "widen_shift", _("Alarm to every operator on shift")
     WIDEN_SUPERVISOR = "widen_supervisor", _("Text to the supervisor on call")
 

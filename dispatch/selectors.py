@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from dispatch import permissions
 from dispatch.models import (
     DispatchLine,
     Escalation,
     EscalationOutcome,
     EscalationStatus,
     EscalationStep,
-    StepKind,
-    StepStatus,
 )
 from nors.lib import roles
 
@@ -47,15 +46,6 @@ def dispatch_lines(*, region_id: int | None) -> list[dict[str, Any]]:
     ]
 
 
-def _widened(escalation: Escalation, steps: list[EscalationStep]) -> bool:
-    """Shown to every operator: nobody acknowledged it in time, or nobody holds the session."""
-    if escalation.acknowledged_at is not None:
-        return False
-    return escalation.session.operator_id is None or any(
-        s.kind == StepKind.WIDEN_SHIFT and s.status == StepStatus.DONE for s in steps
-    )
-
-
 def escalation_dict(escalation: Escalation) -> dict[str, Any]:
     """What an alarm shows on a dashboard: no location; that is in the audited dispatch task."""
     from monitoring.selectors import phone_masked
@@ -68,7 +58,7 @@ def escalation_dict(escalation: Escalation) -> dict[str, Any]:
         "phone_masked": phone_masked(session.client_phone),
         "operator": roles.display_name(session.operator) if session.operator else "",
         "operator_id": session.operator_id,
-        "widened": _widened(escalation, steps),
+        "widened": permissions.alarm_widened(escalation, steps),
         "status": escalation.status,
         "status_label": str(escalation.get_status_display()),
         "started_at": _iso(escalation.started_at),
@@ -87,17 +77,16 @@ def escalations_open(*, session_id: int) -> list[Escalation]:
 
 def alarms_for(*, user: Any) -> list[dict[str, Any]]:
     """Alarms on this operator's sessions, and any alarm nobody acknowledged in time."""
-    unclosed = Escalation.objects.exclude(status=EscalationStatus.CLOSED).select_related(
-        "session__operator", "checkin"
+    unclosed = (
+        Escalation.objects.exclude(status=EscalationStatus.CLOSED)
+        .select_related("session__operator", "checkin")
+        .prefetch_related("steps")
     )
-    shown = []
-    for escalation in unclosed.order_by("started_at"):
-        alarm = escalation_dict(escalation)
-        if alarm["operator_id"] == user.pk or (
-            escalation.status == EscalationStatus.OPEN and alarm["widened"]
-        ):
-            shown.append(alarm)
-    return shown
+    return [
+        escalation_dict(escalation)
+        for escalation in unclosed.order_by("started_at")
+        if permissions.alarm_visible_to(escalation, escalation.steps.all(), user)
+    ]
 
 
 def dispatch_task(*, escalation: Escalation) -> dict[str, Any]:

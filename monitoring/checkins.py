@@ -379,11 +379,15 @@ def inbound_during_monitoring(
     monitoring = waiting.monitoring if waiting is not None else active_monitoring(session)
     if monitoring is None:
         return None
-    escalation.escalations_client_responded(session=session, now=now)
+    stopped = escalation.escalations_client_responded(session=session, now=now)
     if keywords.ends_monitoring(body):
         monitoring_end(monitoring_id=monitoring.pk, reason=MonitoringEnd.CLIENT, now=now)
         return None
     if waiting is None:
+        if not stopped:
+            # After an alarm's outcome check-ins wait for the operator, who resumes or ends
+            # them: the text is shown to a person, who answers it.
+            return selectors.MonitoringNow(monitoring, None)
         # Answering an alarm: the ladder stopped, and check-ins go on.
         return selectors.MonitoringNow(monitoring, checkins_go_on(monitoring=monitoring, now=now))
     if waiting.status == CheckInStatus.SCHEDULED or not CheckIn.objects.filter(
@@ -417,9 +421,9 @@ def client_responded_by_call(*, session: Session, now: datetime) -> None:
     """The client pressed a key on the automated call: as good as a text."""
     from dispatch import escalation
 
-    escalation.escalations_client_responded(session=session, now=now)
+    stopped = escalation.escalations_client_responded(session=session, now=now)
     monitoring = active_monitoring(session)
-    if monitoring is not None:
+    if monitoring is not None and stopped:
         checkins_go_on(monitoring=monitoring, now=now)
 
 

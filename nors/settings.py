@@ -144,6 +144,9 @@ ESCALATION_RESPONSE_WAIT_SECONDS = config.seconds(
     env, "ESCALATION_RESPONSE_WAIT_SECONDS", default=60, low=0, high=900
 )
 ALARM_WIDEN_SECONDS = config.seconds(env, "ALARM_WIDEN_SECONDS", default=90, low=10, high=1800)
+ESCALATION_CONTACT_AFTER_EMS_SECONDS = config.seconds(
+    env, "ESCALATION_CONTACT_AFTER_EMS_SECONDS", default=120, low=0, high=1800
+)
 TIMER_SWEEP_SECONDS = config.seconds(env, "TIMER_SWEEP_SECONDS", default=2, low=0.2, high=60)
 TIMER_STALE_SECONDS = config.seconds(env, "TIMER_STALE_SECONDS", default=30, low=2, high=3600)
 SUPERVISOR_ON_CALL_PHONE = config.optional_phone_number(env, "SUPERVISOR_ON_CALL_PHONE")

@@ -20,6 +20,7 @@ from dispatch.models import (
     Escalation,
     EscalationStatus,
     OutboundCall,
+    OutboundSMS,
     Region,
 )
 from monitoring import checkins
@@ -102,6 +103,16 @@ def test_a_key_press_stops_the_ladder(alarm: Escalation) -> None:
     assert events.count() == 1
 
 
+def reprompt_fails(alarm: Escalation) -> None:
+    from dispatch.services import status_callback_record
+
+    alarm.refresh_from_db()
+    assert alarm.reprompt is not None
+    sid = new_sid()
+    OutboundSMS.objects.filter(pk=alarm.reprompt.pk).update(twilio_sid=sid, status="sent")
+    status_callback_record(sid=sid, status="undelivered", error_code="30003")
+
+
 @pytest.mark.parametrize(
     ("ending", "extra"),
     [
@@ -109,15 +120,16 @@ def test_a_key_press_stops_the_ladder(alarm: Escalation) -> None:
         ("busy", {}),
         ("failed", {}),
         ("completed", {"AnsweredBy": "machine_start"}),
-        ("completed", {"AnsweredBy": "human"}),  # picked up, but no key
     ],
 )
-def test_a_call_that_reached_nobody_moves_the_ladder_on_at_once(
+def test_a_call_that_reached_nobody_moves_the_ladder_on_once_the_text_failed_too(
     alarm: Escalation, start: datetime, ending: str, extra: dict[str, str]
 ) -> None:
     sid = placed(client_call())
     at = start + timedelta(seconds=INTERVAL + GRACE + 8)
     with time_machine.travel(at, tick=False):
+        reprompt_fails(alarm)
+        assert response_step(alarm).status == "pending"
         assert status(sid, "ringing").status_code == 200
         assert status(sid, ending, **extra).status_code == 200
         assert status(sid, ending, **extra).status_code == 200  # a repeat changes nothing
@@ -126,6 +138,38 @@ def test_a_call_that_reached_nobody_moves_the_ladder_on_at_once(
     contact_calls = OutboundCall.objects.filter(purpose=CallPurpose.CONTACT_ALERT)
     assert [c.to_phone for c in contact_calls] == [SISTER]
     assert "4520 rue Saint-Denis" in contact_calls[0].twiml
+
+
+@pytest.mark.parametrize(
+    ("ending", "extra"),
+    [
+        ("no-answer", {}),
+        ("completed", {"AnsweredBy": "machine_start"}),
+        ("completed", {"AnsweredBy": "human"}),  # picked up, but no key: never early
+    ],
+)
+def test_a_call_alone_never_cuts_the_wait_short(
+    alarm: Escalation, start: datetime, ending: str, extra: dict[str, str]
+) -> None:
+    sid = placed(client_call())
+    with time_machine.travel(start + timedelta(seconds=INTERVAL + GRACE + 3), tick=False):
+        status(sid, "ringing")
+        status(sid, ending, **extra)
+    assert response_step(alarm).status == "pending"
+    with time_machine.travel(start + timedelta(seconds=INTERVAL + GRACE + WAIT), tick=False):
+        sweep()
+    assert response_step(alarm).status == "done"
+
+
+def test_a_person_who_picked_up_without_a_key_gets_the_full_wait_even_if_the_text_failed(
+    alarm: Escalation, start: datetime
+) -> None:
+    sid = placed(client_call())
+    with time_machine.travel(start + timedelta(seconds=INTERVAL + GRACE + 3), tick=False):
+        reprompt_fails(alarm)
+        status(sid, "in-progress", AnsweredBy="human")
+        status(sid, "completed", AnsweredBy="human")
+    assert response_step(alarm).status == "pending"
 
 
 @pytest.mark.parametrize(
@@ -221,8 +265,8 @@ def test_a_call_the_sweeper_finds_stuck_is_not_placed_again(
     assert swept["calls_unconfirmed"] == 1
     call.refresh_from_db()
     assert call.status == CallStatus.UNCONFIRMED
-    # Not knowing whether the client's phone rang counts as no answer.
-    assert response_step(alarm).status == "done"
+    # Not knowing whether the client's phone rang is no reason to cut the wait short.
+    assert response_step(alarm).status == "pending"
 
 
 def test_events_record_how_each_call_ended(alarm: Escalation) -> None:

@@ -48,7 +48,7 @@ pytestmark = pytest.mark.django_db
 PHONE = "+15145550123"
 SISTER = "+15145550188"
 SUPERVISOR = "+15145550199"
-INTERVAL, GRACE, WAIT, WIDEN, SEND_WAIT = 120, 60, 30, 90, 45
+INTERVAL, GRACE, WAIT, WIDEN, SEND_WAIT, AFTER_EMS = 120, 60, 30, 90, 45, 40
 
 
 @pytest.fixture(autouse=True)
@@ -57,6 +57,7 @@ def _ladder_settings(settings: Any) -> None:
     settings.ALARM_WIDEN_SECONDS = WIDEN
     settings.SUPERVISOR_ON_CALL_PHONE = SUPERVISOR
     settings.CHECKIN_SEND_WAIT_SECONDS = SEND_WAIT
+    settings.ESCALATION_CONTACT_AFTER_EMS_SECONDS = AFTER_EMS
 
 
 @pytest.fixture(autouse=True)
@@ -79,6 +80,7 @@ def session(operator: Any, start: datetime) -> Session:
         entry="Back door, buzzer 12",
         region=Region.objects.create(name="Montréal").pk,
         response="both",
+        order="contact_first",
         contacts=(Contact("Maryse", SISTER, agreed=True, language="fr"),),
     )
     plan_services.plan_version_save(session_id=session.pk, user=operator, fields=plan, ready=True)
@@ -355,18 +357,152 @@ def test_a_prompt_that_cannot_be_delivered_raises_the_alarm_at_once(
     assert steps(ladder)["response"] == "pending"  # one step at a time
 
 
-def test_a_reprompt_that_fails_starts_the_plans_response_at_once(
-    monitored: Monitoring, start: datetime
+def _reprompt(ladder: Escalation) -> OutboundSMS:
+    ladder.refresh_from_db()
+    assert ladder.reprompt is not None
+    return ladder.reprompt
+
+
+def _check_call_ends(status: str, answered_by: str = "", digits: str = "") -> None:
+    from dispatch import calls
+    from dispatch.models import CallPurpose, OutboundCall
+
+    call = OutboundCall.objects.get(purpose=CallPurpose.CLIENT_CHECK)
+    sid = f"CA{call.pk:032d}"
+    OutboundCall.objects.filter(pk=call.pk).update(twilio_sid=sid, status="ringing")
+    if answered_by:
+        calls.call_status_record(sid=sid, status="in-progress", answered_by=answered_by)
+    calls.call_status_record(sid=sid, status=status, answered_by=answered_by)
+
+
+@pytest.mark.parametrize(
+    ("status", "answered_by"),
+    [("no-answer", ""), ("busy", ""), ("failed", ""), ("completed", "machine_end_beep")],
+)
+def test_the_response_starts_at_once_when_text_and_call_both_fail(
+    monitored: Monitoring, start: datetime, status: str, answered_by: str
 ) -> None:
     ladder = silent_until_missed(start)
-    reprompt = OutboundSMS.objects.filter(to_phone__isnull=False).order_by("-id")
-    latest = next(s for s in reprompt if s.to_phone == PHONE)
     with time_machine.travel(start + timedelta(seconds=INTERVAL + GRACE + 3), tick=False):
-        _callback(latest, "failed")
+        _callback(_reprompt(ladder), "failed")
+        assert ladder.steps.get(kind="response").status == "pending"  # the call may reach them
+        _check_call_ends(status, answered_by)
     step = ladder.steps.get(kind="response")
     assert step.status == "done"
     assert step.done_at == start + timedelta(seconds=INTERVAL + GRACE + 3)
     assert len(texts_to(SISTER)) == 1
+
+
+def test_a_call_that_ends_without_a_key_does_not_cut_the_wait_short(
+    monitored: Monitoring, start: datetime
+) -> None:
+    ladder = silent_until_missed(start)
+    with time_machine.travel(start + timedelta(seconds=INTERVAL + GRACE + 3), tick=False):
+        _check_call_ends("no-answer")
+    assert ladder.steps.get(kind="response").status == "pending"  # the text may reach them
+    sweep_at(start, INTERVAL + GRACE + WAIT - 1)
+    assert texts_to(SISTER) == []
+    sweep_at(start, INTERVAL + GRACE + WAIT)
+    assert len(texts_to(SISTER)) == 1
+
+
+def test_a_person_who_answers_the_call_and_presses_nothing_gets_the_full_wait(
+    monitored: Monitoring, start: datetime
+) -> None:
+    ladder = silent_until_missed(start)
+    with time_machine.travel(start + timedelta(seconds=INTERVAL + GRACE + 3), tick=False):
+        _callback(_reprompt(ladder), "undelivered")
+        _check_call_ends("completed", answered_by="human")
+    assert ladder.steps.get(kind="response").status == "pending"
+    sweep_at(start, INTERVAL + GRACE + WAIT - 1)
+    assert texts_to(SISTER) == []
+    sweep_at(start, INTERVAL + GRACE + WAIT)
+    assert len(texts_to(SISTER)) == 1
+
+
+def _ems_first(session: Session, operator: Any) -> None:
+    plan = PlanFields(
+        address="4520 rue Saint-Denis",
+        region=Region.objects.get().pk,
+        response="both",
+        order="ems_first",
+        contacts=(Contact("Maryse", SISTER, agreed=True),),
+    )
+    plan_services.plan_version_save(session_id=session.pk, user=operator, fields=plan, ready=True)
+    checkins.monitoring_start(
+        session_id=session.pk, user=operator, interval_seconds=INTERVAL, grace_seconds=GRACE
+    )
+
+
+def test_ems_first_shows_the_ems_task_and_waits_before_telling_the_contact(
+    session: Session, operator: Any, start: datetime
+) -> None:
+    _ems_first(session, operator)
+    ladder = silent_until_missed(start)
+    sweep_at(start, INTERVAL + GRACE + WAIT)
+    assert ladder.steps.get(kind="response").result.startswith("ems_task_shown")
+    assert texts_to(SISTER) == []
+    sweep_at(start, INTERVAL + GRACE + WAIT + AFTER_EMS - 1)
+    assert texts_to(SISTER) == []
+    sweep_at(start, INTERVAL + GRACE + WAIT + AFTER_EMS)
+    assert len(texts_to(SISTER)) == 1
+    assert ladder.steps.get(kind="contact_after_ems").result == "contacts_texted_and_called:1"
+
+
+def test_ems_first_tells_the_contact_once_the_dispatch_call_is_placed(
+    session: Session, operator: Any, start: datetime
+) -> None:
+    from dispatch import calls
+    from dispatch.models import OperatorPhone
+
+    _ems_first(session, operator)
+    OperatorPhone.objects.create(user=operator, phone="+15145550177")
+    ladder = silent_until_missed(start)
+    sweep_at(start, INTERVAL + GRACE + WAIT)
+    assert texts_to(SISTER) == []
+    with time_machine.travel(start + timedelta(seconds=INTERVAL + GRACE + WAIT + 5), tick=False):
+        calls.dispatch_call_place(
+            escalation=ladder, user=operator, line={"name": "EMS", "phone": "+15145550100"}
+        )
+    assert len(texts_to(SISTER)) == 1
+    sweep_at(start, INTERVAL + GRACE + WAIT + AFTER_EMS + 1)
+    assert len(texts_to(SISTER)) == 1  # once
+
+
+def test_ems_first_tells_the_contact_when_ems_is_recorded_as_sent(
+    session: Session, operator: Any, start: datetime
+) -> None:
+    _ems_first(session, operator)
+    ladder = silent_until_missed(start)
+    sweep_at(start, INTERVAL + GRACE + WAIT)
+    escalation.escalation_close(escalation_id=ladder.pk, user=operator, outcome="ems_sent")
+    assert len(texts_to(SISTER)) == 1
+    assert steps(ladder)["contact_after_ems"] == "done"
+
+
+def test_ems_first_never_tells_the_contact_when_the_client_was_found_ok(
+    session: Session, operator: Any, start: datetime
+) -> None:
+    _ems_first(session, operator)
+    ladder = silent_until_missed(start)
+    sweep_at(start, INTERVAL + GRACE + WAIT)
+    escalation.escalation_close(escalation_id=ladder.pk, user=operator, outcome="client_ok")
+    sweep_at(start, INTERVAL + GRACE + WAIT + AFTER_EMS + 1)
+    assert texts_to(SISTER) == []
+
+
+def test_after_an_alarms_outcome_a_text_does_not_restart_check_ins(
+    monitored: Monitoring, start: datetime, session: Session, operator: Any
+) -> None:
+    ladder = silent_until_missed(start)
+    sweep_at(start, INTERVAL + GRACE + WAIT)
+    escalation.escalation_close(escalation_id=ladder.pk, user=operator, outcome="ems_sent")
+    client_texts("they're here, thanks", start + timedelta(seconds=INTERVAL + GRACE + WAIT + 60))
+    assert not CheckIn.objects.filter(status__in=["scheduled", "prompted"]).exists()
+    assert Monitoring.objects.get().status == MonitoringStatus.ACTIVE
+    # Only the operator resumes them.
+    checkins.monitoring_resume(session_id=session.pk, user=operator)
+    assert CheckIn.objects.filter(status="scheduled").count() == 1
 
 
 # -- alarms nobody acknowledges --------------------------------------------------------------------
@@ -607,3 +743,47 @@ def test_an_unreachable_contact_is_shown_on_the_alarm(
     _callback(alert, "undelivered")
     assert "contact_unreachable:text_undelivered" in ladder.steps.get(kind="response").result
     assert "contact_unreachable" in kinds(session)
+
+
+def test_an_operator_cannot_take_a_session_by_acknowledging_an_alarm_not_widened_to_them(
+    monitored: Monitoring, start: datetime, session: Session, operator2: Any
+) -> None:
+    from django.core.exceptions import PermissionDenied
+
+    ladder = silent_until_missed(start)
+    with pytest.raises(PermissionDenied):
+        escalation.escalation_acknowledge(escalation_id=ladder.pk, user=operator2)
+    session.refresh_from_db()
+    ladder.refresh_from_db()
+    assert session.operator != operator2 and ladder.acknowledged_at is None
+    assert "taken_over" not in kinds(session)
+
+
+def test_nobody_takes_a_session_by_acknowledging_an_alarm_that_is_over(
+    monitored: Monitoring, start: datetime, session: Session, operator: Any, operator2: Any
+) -> None:
+    from django.core.exceptions import PermissionDenied
+
+    ladder = silent_until_missed(start)
+    sweep_at(start, INTERVAL + GRACE + WIDEN)  # widened to everyone
+    client_texts("I'm ok", start + timedelta(seconds=INTERVAL + GRACE + WIDEN + 1))
+    with pytest.raises(PermissionDenied):
+        escalation.escalation_acknowledge(escalation_id=ladder.pk, user=operator2)
+    session.refresh_from_db()
+    assert session.operator == operator
+
+
+def test_the_acknowledge_endpoint_refuses_an_alarm_not_widened_to_the_operator(
+    monitored: Monitoring, start: datetime, session: Session, operator2: Any
+) -> None:
+    ladder = silent_until_missed(start)
+    web = HttpClient()
+    web.force_login(operator2)
+    response = web.post(
+        f"/api/sessions/{session.pk}/alarm/acknowledge/",
+        {"escalation": ladder.pk},
+        content_type="application/json",
+    )
+    assert response.status_code == 403
+    session.refresh_from_db()
+    assert session.operator != operator2
