@@ -145,7 +145,7 @@ def silent_phones(phones: Sequence[str], fraction: float) -> frozenset[str]:
 def operator_create() -> Any:
     from django.contrib.auth import get_user_model
 
-    from monitoring.demo import roles_ensure
+    from nors.lib.roles import roles_ensure
 
     operators, _supervisors = roles_ensure()
     user = get_user_model().objects.create_user(
@@ -158,7 +158,7 @@ def operator_create() -> Any:
 def ready_plan(phone: str) -> Any:
     """One plan for every client: ready, so monitoring may run, and EMS is what it asks for."""
     from clients import plans
-    from dispatch.models import Region
+    from clients.models import Region
 
     region = Region.objects.create(name="Montréal")
     fields = plans.PlanFields(
@@ -175,8 +175,8 @@ def sessions_create(
 ) -> list[Any]:
     """Active sessions, each with a client and a ready plan in force, as plan_version_save
     leaves them, in bulk: one by one, 10,000 would take minutes."""
-    from clients.models import Client, PlanInForce, PlanStatus, PlanVersion
-    from monitoring.models import Session, SessionStatus
+    from clients.models import Client, PlanStatus, PlanVersion
+    from monitoring.models import PlanInForce, Session, SessionStatus
     from nors.lib import crypto
 
     sessions = Session.objects.bulk_create(
@@ -210,7 +210,7 @@ def sessions_create(
                 status=PlanStatus.READY,
                 created_at=now,
                 created_by=operator,
-                session=session,
+                session_id=session.pk,
                 region_id=region_id,
                 **data,
             )

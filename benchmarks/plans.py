@@ -134,9 +134,9 @@ def operators_make(count: int) -> tuple[list[Operator], int]:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
 
-    from dispatch.models import Region
-    from monitoring.demo import roles_ensure
+    from clients.models import Region
     from monitoring.models import SessionStatus
+    from nors.lib.roles import roles_ensure
     from tests.factories import session_make
 
     operators_group, _ = roles_ensure()
@@ -313,8 +313,8 @@ def plans_settle(timeout_s: float = SETTLE_TIMEOUT_S) -> None:
     """
     from django.db.models import Max
 
-    from clients.models import PlanDraft, PlanVersion
-    from monitoring.models import PersonalDataAccess
+    from clients.models import PlanVersion
+    from monitoring.models import PersonalDataAccess, PlanDraft
 
     def snapshot() -> tuple[Any, ...]:
         latest_draft = PlanDraft.objects.aggregate(at=Max("updated_at"))["at"]
@@ -360,7 +360,7 @@ def drafts_check(phase: Phase, sent: dict[str, dict[str, Any]]) -> dict[str, int
     A version deletes the session's draft, so a session whose last save was a version has none.
     """
     from clients import plans
-    from clients.models import PlanDraft
+    from monitoring.models import PlanDraft
 
     last: dict[int, str] = {}
     saves = (r for r in phase.accepted if endpoint(r.key) in ("draft", "version"))

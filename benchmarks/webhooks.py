@@ -145,7 +145,7 @@ def db_read(read: Callable[[], T], what: str) -> T:
 
 def outbox_drain(timeout_s: float = DRAIN_TIMEOUT_S) -> int:
     """Waits until every queued text reached a final status; returns how many did not."""
-    from dispatch.models import FINAL_STATUSES, OutboundSMS
+    from telephony.models import FINAL_STATUSES, OutboundSMS
 
     start = last_change = reported = time.monotonic()
     last = -1
@@ -213,9 +213,9 @@ def stored_check(phase: Phase) -> dict[str, int]:
 
 def sessions_check(phones: Sequence[str]) -> dict[str, int]:
     """One session per number, and one automatic reply per session, sent and delivered."""
-    from dispatch.models import OutboundStatus, StatusCallback
     from monitoring.models import Message, Session
     from nors.lib import crypto
+    from telephony.models import OutboundStatus, StatusCallback
 
     indexes = [crypto.blind_index(phone) for phone in phones]
     sessions = Session.objects.filter(client_phone_index__in=indexes)

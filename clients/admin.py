@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from clients.models import Client, PlanVersion
-from nors.lib.admin import ReadOnlyAdmin
+from clients.models import Client, PlanVersion, Region
+from nors.lib.admin import ReadOnlyAdmin, SupervisorEditsAdmin
 
 
 @admin.register(Client)
@@ -37,7 +37,14 @@ class PlanVersionAdmin(ReadOnlyAdmin):
         "language",
         "created_at",
         "created_by",
-        "session",
+        "session_id",
         "confirmed_at",
         "confirmed_by",
     )
+
+
+@admin.register(Region)
+class RegionAdmin(SupervisorEditsAdmin):
+    list_display = ("name", "active")
+    list_filter = ("active",)
+    search_fields = ("name",)

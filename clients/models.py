@@ -10,6 +10,24 @@ from clients.plans import Language, Naloxone, Order, Response, Route
 from nors.lib.fields import EncryptedTextField
 
 
+class Region(models.Model):
+    """An area with its own EMS dispatch line. Plans name one, so help can be sent there.
+
+    A national line cannot dial a caller's local 911, so supervisors keep this list.
+    """
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    active = models.BooleanField(_("in use"), default=True)
+
+    class Meta:
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+        ordering: ClassVar[list[str]] = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Client(models.Model):
     """A person known to the line by a code, never by name."""
 
@@ -46,16 +64,15 @@ class PlanVersion(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
-    session = models.ForeignKey(
-        "monitoring.Session", null=True, on_delete=models.PROTECT, related_name="+"
-    )
+    # The session it was made in: a plain number, as clients sit below sessions.
+    session_id = models.PositiveBigIntegerField(_("made in session"), null=True, blank=True)
 
     address = EncryptedTextField(_("address"), blank=True)
     unit = EncryptedTextField(_("unit"), blank=True)
     entry = EncryptedTextField(_("entry instructions"), blank=True)
     landmarks = EncryptedTextField(_("landmarks"), blank=True)
     region = models.ForeignKey(
-        "dispatch.Region", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "clients.Region", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     response = models.CharField(
         _("if they stop responding"), max_length=16, choices=Response.choices, blank=True
@@ -103,39 +120,3 @@ class PlanContact(models.Model):
 
     def __str__(self) -> str:
         return f"contact {self.position} of {self.version_id}"
-
-
-class PlanDraft(models.Model):
-    """What the operator has typed so far in a session, saved as they go. Deleted when a
-    version is saved or the session ends."""
-
-    session = models.OneToOneField(
-        "monitoring.Session", on_delete=models.CASCADE, related_name="plan_draft"
-    )
-    fields_json = EncryptedTextField()
-    updated_at = models.DateTimeField()
-
-    def __str__(self) -> str:
-        return f"draft for {self.session_id}"
-
-
-class PlanInForce(models.Model):
-    """From `since` on, this version was the plan for this session. Rows are only added."""
-
-    session = models.ForeignKey(
-        "monitoring.Session", on_delete=models.PROTECT, related_name="plans_in_force"
-    )
-    version = models.ForeignKey(PlanVersion, on_delete=models.PROTECT, related_name="+")
-    since = models.DateTimeField(_("since"))
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
-    )
-
-    class Meta:
-        verbose_name = _("plan in force")
-        verbose_name_plural = _("plans in force")
-        ordering: ClassVar[list[str]] = ["since", "id"]
-        indexes: ClassVar[list[Any]] = [models.Index(fields=["session", "since"])]
-
-    def __str__(self) -> str:
-        return f"{self.version_id} for {self.session_id} since {self.since}"

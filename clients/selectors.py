@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
 from typing import Any
 
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from clients import plans
-from clients.models import Client, PlanDraft, PlanInForce, PlanVersion
-from dispatch.models import Region
-from monitoring.models import Session
+from clients.models import PlanVersion
 from nors.lib import roles
 
 
-def _iso(value: Any) -> str | None:
+def iso(value: Any) -> str | None:
     return value.isoformat() if value else None
 
 
@@ -25,17 +21,6 @@ def plan_latest(*, client_id: int | None) -> PlanVersion | None:
         return None
     versions = PlanVersion.objects.filter(client_id=client_id).select_related("region")
     return versions.order_by("-number").first()
-
-
-def plan_in_force_at(*, session: Session, at: datetime) -> PlanVersion | None:
-    """The version that was this session's plan at that moment (None before the first)."""
-    row = (
-        PlanInForce.objects.filter(session=session, since__lte=at)
-        .select_related("version")
-        .order_by("-since", "-id")
-        .first()
-    )
-    return row.version if row else None
 
 
 def plan_fields(version: PlanVersion) -> plans.PlanFields:
@@ -116,9 +101,9 @@ def version_dict(version: PlanVersion) -> dict[str, Any]:
         "number": version.number,
         "status": version.status,
         "status_label": str(version.get_status_display()),
-        "created_at": _iso(version.created_at),
+        "created_at": iso(version.created_at),
         "created_by": roles.display_name(version.created_by),
-        "confirmed_at": _iso(version.confirmed_at),
+        "confirmed_at": iso(version.confirmed_at),
         "confirmed_by": roles.display_name(version.confirmed_by),
         "fields": fields.as_json(),
         "response_label": str(version.get_response_display()) if version.response else "",
@@ -127,81 +112,12 @@ def version_dict(version: PlanVersion) -> dict[str, Any]:
     }
 
 
-def returning_clients(*, session: Session) -> list[Client]:
-    """Clients who agreed to be recognised by the number this session texts from."""
-    if session.client_id is not None:
-        return []
-    clients = Client.objects.filter(phone_index=session.client_phone_index)
-    return list(clients.order_by("-created_at", "-id")[:3])
-
-
-def _draft(session: Session) -> dict[str, Any] | None:
-    draft = PlanDraft.objects.filter(session=session).first()
-    if draft is None:
-        return None
-    try:
-        fields = plans.fields_parse(json.loads(draft.fields_json))
-    except (ValueError, plans.PlanInputError):
-        return None
-    return {"fields": fields.as_json(), "updated_at": _iso(draft.updated_at)}
-
-
-def _choices() -> dict[str, list[tuple[str, str]]]:
+def choices_dict() -> dict[str, list[tuple[str, str]]]:
     return {
         name: [(value, str(label)) for value, label in choices.choices]
         for name, choices in plans.CHOICES.items()
     }
 
 
-def _versions(session: Session) -> tuple[PlanVersion | None, PlanVersion | None]:
-    in_force = None
-    if session.plan_version_id is not None:
-        in_force = PlanVersion.objects.select_related("region", "created_by", "confirmed_by").get(
-            pk=session.plan_version_id
-        )
-    latest = plan_latest(client_id=session.client_id)
-    if latest is not None and in_force is not None and latest.pk == in_force.pk:
-        latest = None
-    return in_force, latest
-
-
-def plan_state(*, session: Session) -> dict[str, Any]:
-    in_force, latest = _versions(session)
-    draft = _draft(session)
-    if draft is not None:
-        current = plans.fields_parse(draft["fields"])
-    elif in_force is not None:
-        current = plan_fields(in_force)
-    else:
-        current = plans.PlanFields(language=session.language)
-    problems = plans.problems_find(current, client_phone=session.client_phone)
-    client = session.client
-    return {
-        "session_id": session.pk,
-        "editable": True,
-        "client": {
-            "id": client.pk,
-            "code": client.code,
-            "number_remembered": client.phone_index == session.client_phone_index,
-        }
-        if client
-        else None,
-        "returning": [
-            {
-                "client_id": c.pk,
-                "code": c.code,
-                "last_version": _version_or_none(plan_latest(client_id=c.pk)),
-            }
-            for c in returning_clients(session=session)
-        ],
-        "in_force": _version_or_none(in_force),
-        "latest": _version_or_none(latest),
-        "draft": draft,
-        "problems": problems.as_json(),
-        "regions": [{"id": r.pk, "name": r.name} for r in Region.objects.filter(active=True)],
-        "choices": _choices(),
-    }
-
-
-def _version_or_none(version: PlanVersion | None) -> dict[str, Any] | None:
+def version_or_none(version: PlanVersion | None) -> dict[str, Any] | None:
     return version_dict(version) if version is not None else None

@@ -17,12 +17,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clients.models import PlanStatus, PlanVersion
+from clients.models import PlanVersion
 from clients.plans import Order, Response
 from dispatch import calls, permissions
 from dispatch.models import (
-    PROBLEM_FINAL,
-    CallPurpose,
     Escalation,
     EscalationOutcome,
     EscalationStatus,
@@ -30,13 +28,14 @@ from dispatch.models import (
     StepKind,
     StepStatus,
 )
-from dispatch.selectors import dispatch_lines
-from dispatch.services import outbound_sms_queue
+from dispatch.selectors import alarm_dict, dispatch_lines, plan_in_force
 from monitoring import services as session_services
 from monitoring import texts
 from monitoring.models import CheckIn, Session
 from nors.lib import realtime, roles, tasks
 from nors.lib.jsonapi import Conflict
+from telephony import outbox
+from telephony.models import NEVER_ARRIVES, Purpose
 
 WIDENING = (StepKind.WIDEN_SHIFT, StepKind.WIDEN_SUPERVISOR)
 
@@ -45,19 +44,11 @@ class EscalationConflict(Conflict):
     pass
 
 
+STEP_DUE_TASK = "dispatch.tasks.escalation_step_due"
+
+
 def _timer(step: EscalationStep) -> None:
-    from dispatch.tasks import escalation_step_due
-
-    tasks.task_queue_on_commit(escalation_step_due, step.pk, eta=step.due_at)
-
-
-def plan_in_force(escalation: Escalation) -> PlanVersion:
-    """The plan the ladder follows: the session's plan in force now if it is ready (the client
-    may have moved since check-ins began), else the one check-ins started with."""
-    current = escalation.session.plan_version
-    if current is not None and current.status == PlanStatus.READY:
-        return current
-    return escalation.checkin.monitoring.plan_version
+    tasks.task_queue_on_commit(STEP_DUE_TASK, step.pk, eta=step.due_at)
 
 
 def waits_for_contact(plan: PlanVersion) -> bool:
@@ -149,7 +140,9 @@ def step_due(*, step_id: int, now: datetime | None = None) -> str:
 def _alarm(escalation: Escalation, now: datetime) -> str:
     session = escalation.session
     body = texts.render(texts.CHECKIN_REPROMPT, session.language)
-    reprompt = session_services.session_send_automatic(session, body, at=now)
+    reprompt = session_services.session_send_automatic(
+        session, body, at=now, purpose=Purpose.ALARM_REPROMPT
+    )
     Escalation.objects.filter(pk=escalation.pk).update(reprompt=reprompt.outbound)
     calls.client_check_queue(session=session, escalation_id=escalation.pk)
     _publish_alarm(escalation)
@@ -190,13 +183,15 @@ def _contacts_alert(escalation: Escalation, plan: PlanVersion, now: datetime) ->
             else ""
         )
         body = texts.render(texts.CONTACT_ALERT, contact.language, where=where, entry=entry)
-        outbound_sms_queue(to=contact.phone, body=body, session_id=escalation.session_id)
-        calls.outbound_call_queue(
+        outbox.sms_queue(
             to=contact.phone,
-            purpose=CallPurpose.CONTACT_ALERT,
-            twiml=calls.message_twiml(body, contact.language),
+            body=body,
+            purpose=Purpose.CONTACT_ALERT,
             session_id=escalation.session_id,
-            escalation_id=escalation.pk,
+            ref_id=escalation.pk,
+        )
+        calls.contact_call_queue(
+            to=contact.phone, body=body, language=contact.language, escalation=escalation
         )
         sent += 1
     return f"contacts_texted_and_called:{sent}"
@@ -209,7 +204,7 @@ def _ems_task(escalation: Escalation, plan: PlanVersion) -> str:
 
 
 def _widen_shift(escalation: Escalation, now: datetime) -> str:
-    realtime.publish(realtime.DASHBOARD_GROUP, _alarm_payload(escalation) | {"widened": True})
+    realtime.publish(realtime.DASHBOARD_GROUP, alarm_dict(escalation) | {"widened": True})
     return "alarm_to_every_operator"
 
 
@@ -222,7 +217,7 @@ def _widen_supervisor(escalation: Escalation, now: datetime) -> str:
         texts.SUPERVISOR_ALERT, settings.LANGUAGE_CODE, session=escalation.session_id,
         minutes=f"{minutes:g}",
     )  # fmt: skip
-    outbound_sms_queue(to=phone, body=body)
+    outbox.sms_queue(to=phone, body=body, purpose=Purpose.SUPERVISOR_ALERT, ref_id=escalation.pk)
     return "supervisor_texted"
 
 
@@ -301,9 +296,9 @@ def _client_unreachable(escalation: Escalation) -> bool:
     bounced and its call found nobody who could answer. A person who picked up and pressed no
     key may be trying to: the full wait runs for them."""
     reprompt = escalation.reprompt
-    if reprompt is None or reprompt.status not in PROBLEM_FINAL:
+    if reprompt is None or reprompt.status not in NEVER_ARRIVES:
         return False
-    check = escalation.calls.filter(purpose=CallPurpose.CLIENT_CHECK).first()
+    check = calls.client_check_of(escalation)
     return check is not None and calls.reached_no_line(check)
 
 
@@ -406,18 +401,20 @@ def escalation_close(*, escalation_id: int, user: Any, outcome: str) -> Escalati
         return escalation
 
 
+def dispatch_call_start(*, escalation: Escalation, user: Any, line: dict[str, Any]) -> str:
+    """Rings the operator and the dispatch line; with EMS first, the contact is told now."""
+    with transaction.atomic():
+        name = calls.dispatch_call_place(escalation=escalation, user=user, line=line)
+        contact_step_hurry(session_id=escalation.session_id, now=timezone.now())
+    return name
+
+
 # -- what dashboards see ---------------------------------------------------------------------------
-
-
-def _alarm_payload(escalation: Escalation) -> dict[str, Any]:
-    from dispatch.selectors import escalation_dict
-
-    return {"type": "alarm", "escalation": escalation_dict(escalation)}
 
 
 def _publish_alarm(escalation: Escalation, **extra: Any) -> None:
     """To the session's operator; with nobody holding the session, to every operator."""
-    payload = _alarm_payload(escalation) | extra
+    payload = alarm_dict(escalation) | extra
     operator_id = escalation.session.operator_id
     group = realtime.user_group(operator_id) if operator_id else realtime.DASHBOARD_GROUP
     realtime.publish(group, payload)
@@ -426,4 +423,4 @@ def _publish_alarm(escalation: Escalation, **extra: Any) -> None:
 def _publish(escalation: Escalation) -> None:
     # To every dashboard: each shows what is its own or widened (an alarm holds no personal
     # data), and an acknowledgement clears the banner everywhere at once.
-    realtime.publish(realtime.DASHBOARD_GROUP, _alarm_payload(escalation))
+    realtime.publish(realtime.DASHBOARD_GROUP, alarm_dict(escalation))

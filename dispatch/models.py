@@ -6,149 +6,16 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from nors.lib.fields import EncryptedTextField
-
-
-class OutboundStatus(models.TextChoices):
-    QUEUED = "queued", _("Waiting to send")
-    SENDING = "sending", _("Sending")
-    ACCEPTED = "accepted", _("Accepted by Twilio")
-    SENT = "sent", _("Sent")
-    DELIVERED = "delivered", _("Delivered")
-    # Some parts of a long text reached the phone: the person has at least part of it.
-    PARTIALLY_DELIVERED = "partially_delivered", _("Partly delivered")
-    UNDELIVERED = "undelivered", _("Not delivered")
-    FAILED = "failed", _("Failed")
-    # The worker died mid-call: Twilio may or may not have the message, so it is not resent.
-    UNCONFIRMED = "unconfirmed", _("Not confirmed")
-
-
-FINAL_STATUSES = {
-    OutboundStatus.DELIVERED,
-    OutboundStatus.PARTIALLY_DELIVERED,
-    OutboundStatus.UNDELIVERED,
-    OutboundStatus.FAILED,
-    OutboundStatus.UNCONFIRMED,
-}
-PROBLEM_STATUSES = {OutboundStatus.UNDELIVERED, OutboundStatus.FAILED, OutboundStatus.UNCONFIRMED}
-# Known never to reach the phone (an unconfirmed send may have).
-PROBLEM_FINAL = {OutboundStatus.UNDELIVERED, OutboundStatus.FAILED}
-
-# Twilio's callbacks may arrive out of order; a status only ever moves up this ladder.
-STATUS_RANK = {
-    OutboundStatus.QUEUED: 0,
-    OutboundStatus.SENDING: 1,
-    OutboundStatus.ACCEPTED: 2,
-    OutboundStatus.SENT: 3,
-    OutboundStatus.DELIVERED: 4,
-    OutboundStatus.PARTIALLY_DELIVERED: 4,
-    OutboundStatus.UNDELIVERED: 5,
-    OutboundStatus.FAILED: 5,
-    OutboundStatus.UNCONFIRMED: 5,
-}
-
-TWILIO_TO_OUTBOUND = {
-    "accepted": OutboundStatus.ACCEPTED,
-    "scheduled": OutboundStatus.ACCEPTED,
-    "queued": OutboundStatus.ACCEPTED,
-    "sending": OutboundStatus.ACCEPTED,
-    "sent": OutboundStatus.SENT,
-    "delivered": OutboundStatus.DELIVERED,
-    "read": OutboundStatus.DELIVERED,
-    "partially_delivered": OutboundStatus.PARTIALLY_DELIVERED,
-    "undelivered": OutboundStatus.UNDELIVERED,
-    "failed": OutboundStatus.FAILED,
-    "canceled": OutboundStatus.FAILED,
-}
-
-
-def status_moves_forward(old: str, new: str) -> bool:
-    return STATUS_RANK[OutboundStatus(new)] > STATUS_RANK[OutboundStatus(old)]
-
-
-class OutboundSMS(models.Model):
-    """The outbox: a text is written here before Twilio ever hears of it."""
-
-    to_phone = EncryptedTextField()
-    body = EncryptedTextField()
-    session = models.ForeignKey(
-        "monitoring.Session",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="outbound_sms",
-    )
-    status = models.CharField(
-        _("status"), max_length=20, choices=OutboundStatus.choices, default=OutboundStatus.QUEUED
-    )
-    twilio_sid = models.CharField(
-        _("Twilio SID"), max_length=64, unique=True, null=True, blank=True
-    )
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    next_attempt_at = models.DateTimeField(_("next attempt at"))
-    # When the sweeper last queued its task again, in case the first was lost.
-    requeued_at = models.DateTimeField(null=True, blank=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    error_code = models.CharField(_("error code"), max_length=16, blank=True)
-    error_message = models.CharField(_("error message"), max_length=300, blank=True)
-    created_at = models.DateTimeField(_("created at"))
-    updated_at = models.DateTimeField(_("updated at"))
-
-    class Meta:
-        verbose_name = _("outbound text")
-        verbose_name_plural = _("outbound texts")
-        indexes: ClassVar[list[Any]] = [models.Index(fields=["status", "next_attempt_at"])]
-
-    def __str__(self) -> str:
-        return f"Outbound SMS {self.pk} ({self.status})"
-
-
-class StatusCallback(models.Model):
-    """Each delivery report Twilio sent us, kept once even when Twilio retries it."""
-
-    twilio_sid = models.CharField(_("Twilio SID"), max_length=64)
-    status = models.CharField(_("status"), max_length=20)
-    error_code = models.CharField(_("error code"), max_length=16, blank=True)
-    # Calls only: "human", "machine_start"... when answering machine detection is on.
-    answered_by = models.CharField(_("answered by"), max_length=24, blank=True)
-    received_at = models.DateTimeField(_("received at"))
-    applied = models.BooleanField(_("applied"), default=False)
-
-    class Meta:
-        verbose_name = _("delivery report")
-        verbose_name_plural = _("delivery reports")
-        constraints: ClassVar[list[Any]] = [
-            models.UniqueConstraint(fields=["twilio_sid", "status"], name="one_callback_per_status")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.twilio_sid} {self.status}"
-
-
-class Region(models.Model):
-    """An area with its own EMS dispatch line. Plans name one, so help can be sent there.
-
-    A national line cannot dial a caller's local 911, so supervisors keep this list.
-    """
-
-    name = models.CharField(_("name"), max_length=120, unique=True)
-    active = models.BooleanField(_("in use"), default=True)
-
-    class Meta:
-        verbose_name = _("region")
-        verbose_name_plural = _("regions")
-        ordering: ClassVar[list[str]] = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class DispatchLine(models.Model):
     """The 10-digit EMS dispatch number for a region: a national line cannot dial 911 there."""
 
-    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="dispatch_lines")
+    region = models.ForeignKey(
+        "clients.Region", on_delete=models.PROTECT, related_name="dispatch_lines"
+    )
     name = models.CharField(_("name"), max_length=120)
     phone = models.CharField(_("10-digit number"), max_length=20)
     notes = models.TextField(_("notes"), blank=True)
@@ -219,7 +86,7 @@ class Escalation(models.Model):
     )
     # The alarm's text to the client: whether it reached them decides how long the ladder waits.
     reprompt = models.OneToOneField(
-        "dispatch.OutboundSMS", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "telephony.OutboundSMS", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
     class Meta:
@@ -270,87 +137,6 @@ class EscalationStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} of escalation {self.escalation_id} ({self.status})"
-
-
-# -- automated voice calls ---------------------------------------------------------------------
-
-
-class CallStatus(models.TextChoices):
-    QUEUED = "queued", _("Waiting to call")
-    SENDING = "sending", _("Calling Twilio")
-    INITIATED = "initiated", _("Placed")
-    RINGING = "ringing", _("Ringing")
-    # Contexts: a call (un appel) is masculine in French, a session or check-in is not.
-    IN_PROGRESS = "in-progress", pgettext_lazy("call status", "Answered")
-    COMPLETED = "completed", pgettext_lazy("call status", "Ended")
-    BUSY = "busy", _("Busy")
-    NO_ANSWER = "no-answer", _("No answer")
-    FAILED = "failed", _("Failed")
-    CANCELED = "canceled", pgettext_lazy("call status", "Cancelled")
-    UNCONFIRMED = "unconfirmed", _("Not confirmed")
-
-
-CALL_RANK = {
-    CallStatus.QUEUED: 0,
-    CallStatus.SENDING: 1,
-    CallStatus.INITIATED: 2,
-    CallStatus.RINGING: 3,
-    CallStatus.IN_PROGRESS: 4,
-    CallStatus.COMPLETED: 5,
-    CallStatus.BUSY: 5,
-    CallStatus.NO_ANSWER: 5,
-    CallStatus.FAILED: 5,
-    CallStatus.CANCELED: 5,
-    CallStatus.UNCONFIRMED: 5,
-}
-# A call that ended one of these ways reached nobody.
-CALL_UNANSWERED = {CallStatus.BUSY, CallStatus.NO_ANSWER, CallStatus.FAILED, CallStatus.CANCELED}
-
-
-class CallPurpose(models.TextChoices):
-    CLIENT_CHECK = "client_check", _("Call to the client: press a key if OK")
-    CONTACT_ALERT = "contact_alert", _("Call to the emergency contact")
-    DISPATCH_OPERATOR = "dispatch_operator", _("Dispatch call: the operator's leg")
-    DISPATCH_LINE = "dispatch_line", _("Dispatch call: the dispatch line's leg")
-
-
-class OutboundCall(models.Model):
-    """The outbox for automated calls: written before Twilio hears of it, placed once."""
-
-    to_phone = EncryptedTextField()
-    # What the call says can hold a location: encrypted like every other personal detail.
-    twiml = EncryptedTextField()
-    purpose = models.CharField(_("purpose"), max_length=20, choices=CallPurpose.choices)
-    session = models.ForeignKey(
-        "monitoring.Session", null=True, on_delete=models.PROTECT, related_name="outbound_calls"
-    )
-    escalation = models.ForeignKey(
-        "dispatch.Escalation", null=True, on_delete=models.PROTECT, related_name="calls"
-    )
-    status = models.CharField(
-        _("status"), max_length=16, choices=CallStatus.choices, default=CallStatus.QUEUED
-    )
-    answered_by = models.CharField(_("answered by"), max_length=24, blank=True)
-    digits = models.CharField(_("key pressed"), max_length=8, blank=True)
-    twilio_sid = models.CharField(
-        _("Twilio SID"), max_length=64, unique=True, null=True, blank=True
-    )
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    next_attempt_at = models.DateTimeField(_("next attempt at"))
-    # When the sweeper last queued its task again, in case the first was lost.
-    requeued_at = models.DateTimeField(null=True, blank=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    error_code = models.CharField(_("error code"), max_length=16, blank=True)
-    created_at = models.DateTimeField(_("created at"))
-    updated_at = models.DateTimeField(_("updated at"))
-
-    class Meta:
-        verbose_name = _("outbound call")
-        verbose_name_plural = _("outbound calls")
-        indexes: ClassVar[list[Any]] = [models.Index(fields=["status", "next_attempt_at"])]
-
-    def __str__(self) -> str:
-        return f"Outbound call {self.pk} ({self.purpose}, {self.status})"
 
 
 class OperatorPhone(models.Model):

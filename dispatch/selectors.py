@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from clients.models import PlanStatus, PlanVersion
 from dispatch import permissions
 from dispatch.models import (
     DispatchLine,
@@ -12,6 +13,7 @@ from dispatch.models import (
     EscalationStatus,
     EscalationStep,
 )
+from monitoring.selectors import phone_masked
 from nors.lib import roles
 
 
@@ -46,10 +48,21 @@ def dispatch_lines(*, region_id: int | None) -> list[dict[str, Any]]:
     ]
 
 
+def alarm_dict(escalation: Escalation) -> dict[str, Any]:
+    return {"type": "alarm", "escalation": escalation_dict(escalation)}
+
+
+def plan_in_force(escalation: Escalation) -> PlanVersion:
+    """The plan the ladder follows: the session's plan in force now if it is ready (the client
+    may have moved since check-ins began), else the one check-ins started with."""
+    current = escalation.session.plan_version
+    if current is not None and current.status == PlanStatus.READY:
+        return current
+    return escalation.checkin.monitoring.plan_version
+
+
 def escalation_dict(escalation: Escalation) -> dict[str, Any]:
     """What an alarm shows on a dashboard: no location; that is in the audited dispatch task."""
-    from monitoring.selectors import phone_masked
-
     steps = list(escalation.steps.all())
     session = escalation.session
     return {
@@ -91,8 +104,6 @@ def alarms_for(*, user: Any) -> list[dict[str, Any]]:
 
 def dispatch_task(*, escalation: Escalation) -> dict[str, Any]:
     """Everything the operator needs to call EMS. Personal data: callers record the read."""
-    from dispatch.escalation import plan_in_force
-
     plan = plan_in_force(escalation)
     return {
         "escalation": escalation.pk,

@@ -59,11 +59,13 @@ def dispatch_call(request: HttpRequest, session_id: int, data: dict[str, Any]) -
     found = _escalation(session_id, data)
     session_services.session_of_owner(session_id=session_id, user=request.user)
     index = data.get("line", 0)
-    lines = selectors.dispatch_lines(region_id=escalation.plan_in_force(found).region_id)
+    lines = selectors.dispatch_lines(region_id=selectors.plan_in_force(found).region_id)
     if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(lines):
         raise ValueError(_("Choose a dispatch line from the list."))
     try:
-        name = calls.dispatch_call_place(escalation=found, user=request.user, line=lines[index])
+        name = escalation.dispatch_call_start(
+            escalation=found, user=request.user, line=lines[index]
+        )
     except calls.DispatchCallRefused as exc:
         raise Conflict(str(exc)) from exc
     return {"call": {"status": "calling", "conference": name}}

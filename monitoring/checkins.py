@@ -16,7 +16,8 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from clients.models import PlanStatus
-from monitoring import selectors, services, texts
+from monitoring import keywords, selectors, services, texts
+from monitoring.hooks import Hook, hooks
 from monitoring.models import (
     CHECKIN_WAITING,
     CheckIn,
@@ -24,10 +25,13 @@ from monitoring.models import (
     Monitoring,
     MonitoringEnd,
     MonitoringStatus,
+    Outcome,
     Session,
 )
 from nors.lib import realtime, tasks
 from nors.lib.jsonapi import Conflict
+from telephony import outbox
+from telephony.models import OutboundSMS, OutboundStatus, Purpose
 
 MAX_INTERVAL = 30 * 60
 MAX_GRACE = 10 * 60
@@ -40,10 +44,11 @@ class MonitoringConflict(Conflict):
 # -- timers --------------------------------------------------------------------------------------
 
 
-def _timer(checkin: CheckIn) -> None:
-    from monitoring.tasks import checkin_due
+CHECKIN_DUE_TASK = "monitoring.tasks.checkin_due"
 
-    tasks.task_queue_on_commit(checkin_due, checkin.pk, eta=checkin.due_at)
+
+def _timer(checkin: CheckIn) -> None:
+    tasks.task_queue_on_commit(CHECKIN_DUE_TASK, checkin.pk, eta=checkin.due_at)
 
 
 # -- starting and ending -------------------------------------------------------------------------
@@ -141,7 +146,7 @@ def monitoring_end(
     reason: str,
     user: Any = None,
     now: datetime | None = None,
-    close_alarms_as: str = "",
+    session_outcome: str = "",
 ) -> bool:
     """Check-ins stop and the client gets a closing text. False if it had already ended."""
     now = now or timezone.now()
@@ -158,10 +163,12 @@ def monitoring_end(
             status=CheckInStatus.CANCELLED
         )
         session = monitoring.session
-        from dispatch import escalation
-
-        escalation.escalations_wind_down(
-            session=session, now=now, reason=reason, close_as=close_alarms_as
+        hooks.notify(
+            Hook.MONITORING_ENDING,
+            session=session,
+            now=now,
+            reason=reason,
+            session_outcome=session_outcome,
         )
         body = texts.render(texts.MONITORING_ENDED, session.language)
         services.session_send_automatic(session, body, at=now)
@@ -187,12 +194,9 @@ def monitoring_resume(*, session_id: int, user: Any) -> CheckIn:
             raise MonitoringConflict(_("Check-ins are not running for this session."))
         if monitoring.checkins.filter(status__in=CHECKIN_WAITING).exists():
             raise MonitoringConflict(_("The next check-in is already planned."))
-        from dispatch.models import Escalation, EscalationStatus
-
-        if Escalation.objects.filter(session=session, status=EscalationStatus.OPEN).exists():
-            raise MonitoringConflict(
-                _("The alarm is still under way: check-ins resume once the person answers.")
-            )
+        for blocked in hooks.notify(Hook.RESUME_BLOCKED, session=session):
+            if blocked:
+                raise MonitoringConflict(blocked)
         now = timezone.now()
         checkin = _schedule(
             monitoring,
@@ -245,8 +249,6 @@ def _answer_deadline(checkin: CheckIn) -> tuple[datetime, bool]:
     that does not leave holds the deadline for CHECKIN_SEND_WAIT_SECONDS at most: then the
     alarm goes out anyway, because a client the line cannot reach is not known to be safe.
     """
-    from dispatch.models import OutboundSMS, OutboundStatus
-
     assert checkin.prompted_at is not None
     grace = timedelta(seconds=checkin.monitoring.grace_seconds)
     latest = checkin.prompted_at + grace + timedelta(seconds=settings.CHECKIN_SEND_WAIT_SECONDS)
@@ -302,7 +304,9 @@ def _prompt(checkin: CheckIn, now: datetime, *, send_now: bool = False) -> str:
         if not moved:
             return "moved_on"
         body = texts.render(texts.CHECKIN_PROMPT, session.language)
-        message = services.session_send_automatic(session, body, at=now, queue_task=not send_now)
+        message = services.session_send_automatic(
+            session, body, at=now, purpose=Purpose.CHECKIN_PROMPT, queue_task=not send_now
+        )
         CheckIn.objects.filter(pk=checkin.pk).update(prompt=message.outbound)
         checkin.status, checkin.prompted_at = CheckInStatus.PROMPTED, now
         checkin.due_at = checkin.deadline_at = deadline
@@ -318,17 +322,13 @@ def _prompt(checkin: CheckIn, now: datetime, *, send_now: bool = False) -> str:
         # Monitoring and check-in are in hand: the dashboards need nothing read again.
         _publish(session, selectors.MonitoringNow(monitoring, checkin))
     if send_now and message.outbound_id is not None:
-        from dispatch.services import outbound_sms_send
-
         outbound_id = message.outbound_id
         # Once committed; if this process dies first, the outbox sweeper sends it.
-        transaction.on_commit(lambda: outbound_sms_send(outbound_id=outbound_id), robust=True)
+        transaction.on_commit(lambda: outbox.sms_send(outbound_id=outbound_id), robust=True)
     return "prompted"
 
 
 def _miss(checkin: CheckIn, now: datetime) -> str:
-    from dispatch import escalation
-
     with transaction.atomic():
         services.session_lock(checkin.session_id)
         moved = CheckIn.objects.filter(pk=checkin.pk, status=CheckInStatus.PROMPTED).update(
@@ -344,7 +344,7 @@ def _miss(checkin: CheckIn, now: datetime) -> str:
             number=checkin.number,
             planned_at=(checkin.deadline_at or checkin.due_at).isoformat(),
         )
-        escalation.escalation_start(checkin_id=checkin.pk, now=now)
+        hooks.notify(Hook.CHECKIN_MISSED, checkin=checkin, now=now)
         _publish(session)
     return "missed"
 
@@ -367,8 +367,6 @@ def inbound_during_monitoring(
 ) -> selectors.MonitoringNow | None:
     """Any text from the client is a sign of life; DONE or SAFE ends check-ins. Returns the
     check-ins as they now stand when it is cheaper for the caller than reading them again."""
-    from dispatch import escalation
-    from monitoring import keywords
 
     # Usually a check-in is waiting, and its monitoring comes with it.
     waiting = (
@@ -379,7 +377,7 @@ def inbound_during_monitoring(
     monitoring = waiting.monitoring if waiting is not None else active_monitoring(session)
     if monitoring is None:
         return None
-    stopped = escalation.escalations_client_responded(session=session, now=now)
+    stopped = _client_responded(session, now)
     if keywords.ends_monitoring(body):
         monitoring_end(monitoring_id=monitoring.pk, reason=MonitoringEnd.CLIENT, now=now)
         return None
@@ -419,12 +417,30 @@ def checkins_go_on(*, monitoring: Monitoring, now: datetime) -> CheckIn | None:
 
 def client_responded_by_call(*, session: Session, now: datetime) -> None:
     """The client pressed a key on the automated call: as good as a text."""
-    from dispatch import escalation
-
-    stopped = escalation.escalations_client_responded(session=session, now=now)
+    stopped = _client_responded(session, now)
     monitoring = active_monitoring(session)
     if monitoring is not None and stopped:
         checkins_go_on(monitoring=monitoring, now=now)
+
+
+def _client_responded(session: Session, now: datetime) -> bool:
+    """Every alarm under way stops; True if there was one."""
+    return any(hooks.notify(Hook.CLIENT_RESPONDED, session=session, now=now))
+
+
+def session_end(*, session_id: int, user: Any, outcome: str) -> Session:
+    """Ends the session, and its check-ins first; its alarms close with what the outcome says."""
+    with transaction.atomic():
+        session = services.session_of_owner_or_queue(session_id=session_id, user=user, lock=True)
+        monitoring = active_monitoring(session)
+        if monitoring is not None and outcome in Outcome.values:
+            monitoring_end(
+                monitoring_id=monitoring.pk,
+                reason=MonitoringEnd.SESSION,
+                user=user,
+                session_outcome=outcome,
+            )
+        return services.session_end(session_id=session_id, user=user, outcome=outcome)
 
 
 def _publish(session: Session, current: selectors.MonitoringNow | None = None) -> None:

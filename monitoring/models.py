@@ -106,7 +106,7 @@ class Message(models.Model):
     )
     automatic = models.BooleanField(default=False)
     outbound = models.OneToOneField(
-        "dispatch.OutboundSMS",
+        "telephony.OutboundSMS",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -206,6 +206,41 @@ class PersonalDataAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} read {self.field} at {self.at}"
+
+
+# -- a session's plan: the draft being typed, and which version was in force when ----------------
+
+
+class PlanDraft(models.Model):
+    """What the operator has typed so far in a session, saved as they go. Deleted when a
+    version is saved or the session ends."""
+
+    session = models.OneToOneField(Session, on_delete=models.CASCADE, related_name="plan_draft")
+    fields_json = EncryptedTextField()
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"draft for {self.session_id}"
+
+
+class PlanInForce(models.Model):
+    """From `since` on, this version was the plan for this session. Rows are only added."""
+
+    session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="plans_in_force")
+    version = models.ForeignKey("clients.PlanVersion", on_delete=models.PROTECT, related_name="+")
+    since = models.DateTimeField(_("since"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("plan in force")
+        verbose_name_plural = _("plans in force")
+        ordering: ClassVar[list[str]] = ["since", "id"]
+        indexes: ClassVar[list[Any]] = [models.Index(fields=["session", "since"])]
+
+    def __str__(self) -> str:
+        return f"{self.version_id} for {self.session_id} since {self.since}"
 
 
 # -- monitoring: check-ins at agreed intervals ---------------------------------------------------
@@ -313,7 +348,7 @@ class CheckIn(models.Model):
     answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
     missed_at = models.DateTimeField(_("missed at"), null=True, blank=True)
     prompt = models.OneToOneField(
-        "dispatch.OutboundSMS", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "telephony.OutboundSMS", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
     class Meta:
@@ -332,6 +367,10 @@ class CheckIn(models.Model):
 
     def __str__(self) -> str:
         return f"Check-in {self.number} of monitoring {self.monitoring_id} ({self.status})"
+
+
+# The heartbeat the timer sweep writes each time it runs.
+HEARTBEAT_TIMERS = "timers"
 
 
 class TimerHeartbeat(models.Model):

@@ -12,11 +12,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from dispatch.models import PROBLEM_STATUSES, OutboundSMS
-from dispatch.selectors import alarms_for
+from monitoring.hooks import Hook, hooks
 from monitoring.models import (
     CHECKIN_WAITING,
     EVENT_LABELS,
+    HEARTBEAT_TIMERS,
     CheckIn,
     Message,
     Monitoring,
@@ -24,8 +24,10 @@ from monitoring.models import (
     Session,
     SessionEvent,
     SessionStatus,
+    TimerHeartbeat,
 )
 from nors.lib import roles
+from telephony.selectors import delivery_dict
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -71,15 +73,6 @@ def _plan_badge(session: Session) -> dict[str, Any] | None:
         "number": version.number,
         "status": version.status,
         "confirmed": version.confirmed_at is not None,
-    }
-
-
-def delivery_dict(outbound: OutboundSMS) -> dict[str, Any]:
-    return {
-        "status": outbound.status,
-        "label": str(outbound.get_status_display()),
-        "problem": outbound.status in PROBLEM_STATUSES,
-        "error_code": outbound.error_code,
     }
 
 
@@ -135,15 +128,26 @@ def dashboard_snapshot(*, user: Any) -> dict[str, Any]:
         "queue": [session_summary(s) for s in queue_list()],
         "mine": [session_summary(s) for s in sessions_of_operator(user=user)],
         "operators": operators_list(),
-        "alarms": alarms_for(user=user),
         "timers": timers_state(),
+        **_more(Hook.SNAPSHOT, user=user),
     }
+
+
+def _more(hook: Hook, **context: Any) -> dict[str, Any]:
+    """What the apps above add to a payload (the ladder adds its alarms)."""
+    merged: dict[str, Any] = {}
+    for more in hooks.notify(hook, **context):
+        merged |= more
+    return merged
+
+
+def heartbeat_last() -> datetime | None:
+    beat = TimerHeartbeat.objects.filter(name=HEARTBEAT_TIMERS).first()
+    return beat.last_run_at if beat else None
 
 
 def timers_state() -> dict[str, Any]:
     """When the timer engine last ran: a dashboard goes red if it stops."""
-    from monitoring.timers import heartbeat_last
-
     return {
         "last_run_at": _iso(heartbeat_last()),
         "stale_after_seconds": settings.TIMER_STALE_SECONDS,
@@ -209,7 +213,7 @@ def _event_detail(event: SessionEvent) -> str:
     return _ladder_detail(event)
 
 
-def _clock(iso: Any) -> str:
+def clock_text(iso: Any) -> str:
     """The time part of a stored ISO timestamp, to the second, for planned-versus-actual."""
     if not isinstance(iso, str):
         return ""
@@ -219,20 +223,15 @@ def _clock(iso: Any) -> str:
 
 def _ladder_detail(event: SessionEvent) -> str:
     data = event.data
-    if event.kind == "escalation_step":
-        from dispatch.models import StepKind
-
-        step = data.get("step", "")
-        label = StepKind(step).label if step in StepKind.values else step
-        return _("%(step)s, planned for %(planned)s: %(result)s") % {
-            "step": label,
-            "planned": _clock(data.get("planned_at")),
-            "result": data.get("result", ""),
-        }
+    for detail in hooks.notify(Hook.EVENT_DETAIL, event=event):
+        if detail is not None:
+            return str(detail)
     if event.kind in ("checkin_prompted", "checkin_missed", "checkin_answered"):
         detail = _("Check-in %(number)s") % {"number": data.get("number", "")}
         if data.get("planned_at"):
-            detail += " · " + _("planned for %(planned)s") % {"planned": _clock(data["planned_at"])}
+            detail += " · " + _("planned for %(planned)s") % {
+                "planned": clock_text(data["planned_at"])
+            }
         return detail
     if event.kind == "call_ended":
         return f"{data.get('purpose', '')}: {data.get('status', '')} {data.get('answered_by', '')}"
@@ -276,12 +275,10 @@ def session_timeline(*, session: Session) -> list[dict[str, Any]]:
 
 def monitoring_state(session: Session, current: MonitoringNow | None = None) -> dict[str, Any]:
     """Check-ins for the dashboard: whether they run, and when the next one is due."""
-    from dispatch.selectors import escalation_dict, escalations_open
-
     current = current or monitoring_now(session)
     monitoring, waiting = current.monitoring, current.waiting
     if monitoring is None:
-        return {"monitoring": None, "escalations": []}
+        return {"monitoring": None, **_more(Hook.MONITORING_STATE, session=session)}
     return {
         "monitoring": {
             "id": monitoring.pk,
@@ -297,5 +294,5 @@ def monitoring_state(session: Session, current: MonitoringNow | None = None) -> 
             if waiting
             else None,
         },
-        "escalations": [escalation_dict(e) for e in escalations_open(session_id=session.pk)],
+        **_more(Hook.MONITORING_STATE, session=session),
     }

@@ -2,37 +2,35 @@
 
 from __future__ import annotations
 
-import logging
-import time
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from clients.models import PlanDraft
-from dispatch.services import outbound_sms_queue
 from monitoring import selectors, texts
 from monitoring.models import (
     SESSION_TRANSITIONS,
     Direction,
     Message,
-    MonitoringEnd,
+    Monitoring,
+    MonitoringStatus,
     Outcome,
     PersonalDataAccess,
+    PlanDraft,
     Session,
     SessionEvent,
     SessionStatus,
 )
 from nors.lib import crypto, phones, realtime, roles
 from nors.lib.jsonapi import Conflict
+from telephony import outbox
+from telephony.models import Purpose
 
 MAX_REPLY_LENGTH = 1600
-
-log = logging.getLogger(__name__)
 
 
 class SessionConflict(Conflict):
@@ -152,12 +150,17 @@ def _queue_to_client(
     body: str,
     *,
     at: datetime,
+    purpose: Purpose,
     author: Any = None,
     automatic: bool = False,
     queue_task: bool = True,
 ) -> Message:
-    outbound = outbound_sms_queue(
-        to=session.client_phone, body=body, session_id=session.pk, queue_task=queue_task
+    outbound = outbox.sms_queue(
+        to=session.client_phone,
+        body=body,
+        purpose=purpose,
+        session_id=session.pk,
+        queue_task=queue_task,
     )
     return Message.objects.create(
         session=session,
@@ -170,62 +173,24 @@ def _queue_to_client(
     )
 
 
-class _RepeatedSid(Exception):
-    pass
+def session_open_for(*, phone: str, now: datetime) -> tuple[Session, bool]:
+    """The open session for this sender, locked, or a new one. True if it was opened now."""
+    return _open_session(phone=phone, index=crypto.blind_index(phone), now=now)
 
 
-INBOUND_ATTEMPTS = 3
-
-
-def inbound_sms_receive(*, sid: str, phone: str, body: str) -> Message | None:
-    """Records a client's text. Returns None when Twilio is repeating one we already have."""
-    for attempt in range(1, INBOUND_ATTEMPTS + 1):
-        try:
-            return _inbound_record(sid=sid, phone=phone, body=body)
-        except _RepeatedSid:
-            # A MessageSid we already have (Twilio retries): the whole attempt rolled back.
-            return None
-        except OperationalError:
-            # Twilio never resends an incoming text, so a deadlock victim or a lock timeout
-            # must not lose it: the whole transaction rolled back and can run again.
-            if attempt == INBOUND_ATTEMPTS or transaction.get_connection().in_atomic_block:
-                raise
-            log.warning("recording an inbound text failed (attempt %s); retrying", attempt)
-            time.sleep(0.05 * attempt)
-    raise AssertionError("unreachable")
-
-
-@transaction.atomic
-def _inbound_record(*, sid: str, phone: str, body: str) -> Message:
-    now = timezone.now()
-    session, opened = _open_session(phone=phone, index=crypto.blind_index(phone), now=now)
-    try:
-        # Only the MessageSid's own constraint means "seen before"; any other failure is real.
-        with transaction.atomic():
-            message = Message.objects.create(
-                session=session,
-                direction=Direction.INBOUND,
-                body=body,
-                created_at=now,
-                twilio_sid=sid,
-            )
-    except IntegrityError as exc:
-        raise _RepeatedSid from exc
-    Session.objects.filter(pk=session.pk).update(last_message_at=now, last_inbound_at=now)
-    session.last_message_at = session.last_inbound_at = now
+def message_publish(message: Message) -> None:
     _publish_message(message)
-    if opened:
-        # A short code or a sender name cannot be texted back: the session opens all the same.
-        if phones.can_receive_texts(phone):
-            reply = texts.render_bilingual(texts.FIRST_REPLY, settings.LANGUAGE_CODE)
-            _publish_message(_queue_to_client(session, reply, at=now, automatic=True))
-        _publish_session(session)
-        return message
-    from monitoring import checkins
 
-    monitoring = checkins.inbound_during_monitoring(session=session, body=body, now=now)
-    _publish_session(session, monitoring)
-    return message
+
+def session_first_reply(session: Session, *, at: datetime) -> None:
+    """The line's first answer, in both languages: nobody knows theirs yet. A short code or a
+    sender name cannot be texted back; the session opens all the same."""
+    if phones.can_receive_texts(session.client_phone):
+        reply = texts.render_bilingual(texts.FIRST_REPLY, settings.LANGUAGE_CODE)
+        auto = _queue_to_client(
+            session, reply, at=at, purpose=Purpose.CLIENT_AUTOMATIC, automatic=True
+        )
+        _publish_message(auto)
 
 
 # -- operator actions ----------------------------------------------------------------------
@@ -298,11 +263,18 @@ def session_publish(session: Session, monitoring: selectors.MonitoringNow | None
 
 
 def session_send_automatic(
-    session: Session, body: str, *, at: datetime, queue_task: bool = True
+    session: Session,
+    body: str,
+    *,
+    at: datetime,
+    purpose: Purpose = Purpose.CLIENT_AUTOMATIC,
+    queue_task: bool = True,
 ) -> Message:
     """A text the line sends by itself (check-in prompts, confirmations), shown in the log.
-    With `queue_task=False` the caller sends it once committed (see `outbound_sms_queue`)."""
-    message = _queue_to_client(session, body, at=at, automatic=True, queue_task=queue_task)
+    With `queue_task=False` the caller sends it once committed (see `outbox.sms_queue`)."""
+    message = _queue_to_client(
+        session, body, at=at, purpose=purpose, automatic=True, queue_task=queue_task
+    )
     Session.objects.filter(pk=session.pk).update(last_message_at=at)
     session.last_message_at = at
     _publish_message(message)
@@ -342,9 +314,7 @@ def session_claim(*, session_id: int, user: Any) -> Session:
 def session_release(*, session_id: int, user: Any) -> Session:
     session = _get(session_id, lock=True)
     _require_owner(session, user)
-    from monitoring import checkins
-
-    if checkins.active_monitoring(session) is not None:
+    if Monitoring.objects.filter(session=session, status=MonitoringStatus.ACTIVE).exists():
         # Someone must hold a monitored session: alarms go to its operator.
         raise SessionConflict(_("End check-ins or transfer the session before releasing it."))
     now = timezone.now()
@@ -396,29 +366,27 @@ def session_take_over(*, session: Session, user: Any, at: datetime, reason: str)
     )
 
 
-@transaction.atomic
-def session_end(*, session_id: int, user: Any, outcome: str) -> Session:
-    session = _get(session_id, lock=True)
+def session_of_owner_or_queue(*, session_id: int, user: Any, lock: bool = False) -> Session:
+    """A session this user may end: a waiting one (any operator), or their own."""
+    session = _get(session_id, lock=lock)
     if session.status == SessionStatus.WAITING:
         _require_operator(user)
     else:
         _require_owner(session, user)
+    return session
+
+
+@transaction.atomic
+def session_end(*, session_id: int, user: Any, outcome: str) -> Session:
+    session = session_of_owner_or_queue(session_id=session_id, user=user, lock=True)
     if outcome not in Outcome.values:
         raise ValueError(_("Choose an outcome from the list."))
     now = timezone.now()
+    if Monitoring.objects.filter(session=session, status=MonitoringStatus.ACTIVE).exists():
+        # `checkins.session_end` ends them first; never leave check-ins running alone.
+        raise SessionConflict(_("End check-ins before ending the session."))
     # Typed-but-unsaved plan details are not kept once the conversation is over.
     PlanDraft.objects.filter(session=session).delete()
-    from monitoring import checkins
-
-    monitoring = checkins.active_monitoring(session)
-    if monitoring is not None:
-        checkins.monitoring_end(
-            monitoring_id=monitoring.pk,
-            reason=MonitoringEnd.SESSION,
-            user=user,
-            now=now,
-            close_alarms_as="ems_sent" if outcome == Outcome.EMS_DISPATCHED else "unknown",
-        )
     return _transition(
         session,
         SessionStatus.ENDED,
@@ -445,7 +413,7 @@ def session_reply(*, session_id: int, user: Any, body: str) -> Message:
         limit = formats.number_format(MAX_REPLY_LENGTH, force_grouping=True)
         raise ValueError(_("Messages can be at most %(max)s characters.") % {"max": limit})
     now = timezone.now()
-    message = _queue_to_client(session, body, at=now, author=user)
+    message = _queue_to_client(session, body, at=now, purpose=Purpose.CLIENT_REPLY, author=user)
     Session.objects.filter(pk=session.pk).update(last_message_at=now)
     session.last_message_at = now
     _publish_message(message)

@@ -12,11 +12,11 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from dispatch import escalation
-from dispatch.models import EscalationStatus, EscalationStep, StepStatus
 from monitoring import checkins
+from monitoring.hooks import Hook, hooks
 from monitoring.models import (
     CHECKIN_WAITING,
+    HEARTBEAT_TIMERS,
     CheckIn,
     CheckInStatus,
     Monitoring,
@@ -27,10 +27,12 @@ from monitoring.models import (
 log = logging.getLogger(__name__)
 
 BATCH = 1000
-HEARTBEAT = "timers"
+HEARTBEAT = HEARTBEAT_TIMERS
 
 
-def _each(ids: Iterable[int], act: Callable[[int], bool], counts: dict[str, int], key: str) -> None:
+def each_due(
+    ids: Iterable[int], act: Callable[[int], bool], counts: dict[str, int], key: str
+) -> None:
     """Acts on every due row; one row that fails is logged and retried next sweep, and never
     stops the others."""
     for pk in ids:
@@ -47,17 +49,20 @@ def _ended_by_time(now: datetime) -> list[int]:
     over = (
         Monitoring.objects.filter(status="active", ends_at__lte=now)
         .exclude(checkins__status=CheckInStatus.PROMPTED)
-        .exclude(session__escalations__status=EscalationStatus.OPEN)
         .distinct()
     )
-    return list(over.values_list("pk", flat=True)[:BATCH])
+    found = dict(over.values_list("pk", "session_id")[:BATCH])
+    held: set[int] = set()
+    for more in hooks.notify(Hook.END_TIME_HELD, session_ids=set(found.values())):
+        held |= more
+    return [pk for pk, session_id in found.items() if session_id not in held]
 
 
 def timers_sweep(*, now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     counts = {"checkins": 0, "steps": 0, "ended": 0, "errors": 0}
     # Ended first: no prompt goes out at the agreed end time.
-    _each(
+    each_due(
         _ended_by_time(now),
         lambda pk: checkins.monitoring_end(
             monitoring_id=pk, reason=MonitoringEnd.END_TIME, now=now
@@ -66,7 +71,7 @@ def timers_sweep(*, now: datetime | None = None) -> dict[str, int]:
         "ended",
     )
     due = CheckIn.objects.filter(status__in=CHECKIN_WAITING, due_at__lte=now).order_by("due_at")
-    _each(
+    each_due(
         list(due.values_list("pk", flat=True)[:BATCH]),
         lambda pk: (
             checkins.checkin_due(checkin_id=pk, now=now) not in ("moved_on", "not_due", "held")
@@ -74,19 +79,11 @@ def timers_sweep(*, now: datetime | None = None) -> dict[str, int]:
         counts,
         "checkins",
     )
-    steps = EscalationStep.objects.filter(status=StepStatus.PENDING, due_at__lte=now)
-    _each(
-        list(steps.order_by("due_at").values_list("pk", flat=True)[:BATCH]),
-        lambda pk: escalation.step_due(step_id=pk, now=now) != "moved_on",
-        counts,
-        "steps",
-    )
+    # The ladder's steps, and whatever else the apps above keep on timers.
+    for more in hooks.notify(Hook.SWEEP, now=now):
+        for key, value in more.items():
+            counts[key] = counts.get(key, 0) + value
     TimerHeartbeat.objects.update_or_create(
         name=HEARTBEAT, defaults={"last_run_at": timezone.now(), "last_counts": counts}
     )
     return counts
-
-
-def heartbeat_last() -> datetime | None:
-    beat = TimerHeartbeat.objects.filter(name=HEARTBEAT).first()
-    return beat.last_run_at if beat else None

@@ -12,8 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from dispatch.models import EscalationOutcome
 from monitoring import checkins, selectors, services
+from monitoring.hooks import Hook, hooks
 from monitoring.models import Outcome, Session
 from nors.lib import roles
 from nors.lib.jsonapi import json_action
@@ -24,11 +24,12 @@ from nors.lib.jsonapi import json_action
 def dashboard(request: HttpRequest) -> HttpResponse:
     if not roles.is_operator(request.user):
         raise PermissionDenied
-    context = {
+    context: dict[str, Any] = {
         "outcomes": Outcome.choices,
-        "alarm_outcomes": [(value, str(label)) for value, label in EscalationOutcome.choices],
         "is_supervisor": roles.is_supervisor(request.user),
     }
+    for more in hooks.notify(Hook.PAGE_CONTEXT):
+        context |= more
     return render(request, "monitoring/dashboard.html", context)
 
 
@@ -63,7 +64,7 @@ def end(request: HttpRequest, session_id: int, data: dict[str, Any]) -> dict[str
     outcome = data.get("outcome")
     if not isinstance(outcome, str):
         raise ValueError(_("Choose an outcome from the list."))
-    session = services.session_end(session_id=session_id, user=request.user, outcome=outcome)
+    session = checkins.session_end(session_id=session_id, user=request.user, outcome=outcome)
     return _summary(session)
 
 

@@ -13,10 +13,10 @@ from django.db import DatabaseError
 from django.urls import reverse
 from django.utils import timezone
 
-from dispatch import gateway
 from monitoring import texts
 from monitoring.models import TimerHeartbeat
-from monitoring.timers import heartbeat_last
+from monitoring.selectors import heartbeat_last
+from telephony import gateway
 
 log = logging.getLogger(__name__)
 

@@ -36,9 +36,15 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
-    "monitoring",
+    # The console's own apps, lowest layer first: each imports only those above it here.
+    "telephony",
     "clients",
+    "monitoring",
     "dispatch",
+    "voice",
+    "supervision",
+    "followup",
+    "analytics",
 ]
 
 MIDDLEWARE = [
@@ -151,7 +157,7 @@ TIMER_SWEEP_SECONDS = config.seconds(env, "TIMER_SWEEP_SECONDS", default=2, low=
 TIMER_STALE_SECONDS = config.seconds(env, "TIMER_STALE_SECONDS", default=30, low=2, high=3600)
 SUPERVISOR_ON_CALL_PHONE = config.optional_phone_number(env, "SUPERVISOR_ON_CALL_PHONE")
 CELERY_BEAT_SCHEDULE = {
-    "sweep-outbox": {"task": "dispatch.tasks.sweep_outbox", "schedule": OUTBOX_SWEEP_SECONDS},
+    "sweep-outbox": {"task": "telephony.tasks.sweep_outbox", "schedule": OUTBOX_SWEEP_SECONDS},
     "sweep-timers": {"task": "monitoring.tasks.sweep_timers", "schedule": TIMER_SWEEP_SECONDS},
 }
 

@@ -12,8 +12,9 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
-    path("twilio/", include("dispatch.urls")),
-    path("", include("clients.urls")),
+    path("twilio/", include("telephony.urls")),
+    path("twilio/", include("monitoring.webhook_urls")),
+    path("", include("monitoring.plan_urls")),
     path("", include("dispatch.api_urls")),
     path("", include("monitoring.urls")),
 ]

@@ -8,8 +8,8 @@ import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth.models import User
 
-from monitoring.demo import roles_ensure
 from nors.celery import app as celery_app
+from nors.lib.roles import roles_ensure
 from tests import support
 
 PASSWORD = "correct-horse-battery-staple"

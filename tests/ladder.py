@@ -7,16 +7,16 @@ using these need the `sandbox` fixture: the texts go to the in-process Twilio sa
 
 from __future__ import annotations
 
-from dispatch import services
-from dispatch.models import OutboundSMS, OutboundStatus
 from monitoring import timers
+from telephony import outbox as services
+from telephony.models import OutboundSMS, OutboundStatus
 
 
 def texts_leave() -> None:
     """What a worker does with the outbox: every queued text goes to Twilio now."""
     queued = OutboundSMS.objects.filter(status=OutboundStatus.QUEUED).order_by("pk")
     for pk in queued.values_list("pk", flat=True):
-        services.outbound_sms_send(outbound_id=pk)
+        services.sms_send(outbound_id=pk)
 
 
 def sweep(*, send: bool = True) -> dict[str, int]:

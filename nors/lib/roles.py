@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import Group
+
 OPERATORS = "operators"
 SUPERVISORS = "supervisors"
 
@@ -29,3 +31,9 @@ def display_name(user: Any) -> str:
     if user is None:
         return ""
     return str(user.get_full_name() or user.get_username())
+
+
+def roles_ensure() -> tuple[Group, Group]:
+    operators, _ = Group.objects.get_or_create(name=OPERATORS)
+    supervisors, _ = Group.objects.get_or_create(name=SUPERVISORS)
+    return operators, supervisors

@@ -11,6 +11,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from celery import current_app
 from django.db import transaction
 
 from nors.lib import background
@@ -21,10 +22,16 @@ log = logging.getLogger(__name__)
 def task_queue(
     task: Any, row_id: int, *, countdown: float = 0, eta: datetime | None = None
 ) -> None:
+    """`task` is a task, or a task's name: a module can then queue a task whose own module
+    imports it."""
+    name = task if isinstance(task, str) else task.name
     try:
-        task.apply_async((row_id,), countdown=countdown, eta=eta)
+        if isinstance(task, str):
+            current_app.send_task(task, (row_id,), countdown=countdown, eta=eta)
+        else:
+            task.apply_async((row_id,), countdown=countdown, eta=eta)
     except Exception:
-        log.exception("could not queue %s for %s; the sweeper will pick it up", task.name, row_id)
+        log.exception("could not queue %s for %s; the sweeper will pick it up", name, row_id)
 
 
 def task_queue_on_commit(task: Any, row_id: int, *, eta: datetime | None = None) -> None:

@@ -11,18 +11,13 @@ import time_machine
 from django.test import Client as HttpClient
 from django.utils import timezone
 
-from clients import services as plan_services
+from clients.models import Region
 from clients.plans import PlanFields
-from dispatch.models import (
-    CallPurpose,
-    DispatchLine,
-    Escalation,
-    OperatorPhone,
-    OutboundCall,
-    Region,
-)
+from dispatch.models import DispatchLine, Escalation, OperatorPhone
 from monitoring import checkins
+from monitoring import plans as plan_services
 from monitoring.models import Session, SessionEvent, SessionStatus
+from telephony.models import OutboundCall, Purpose
 from tests.factories import session_make
 from tests.ladder import sweep
 
@@ -65,11 +60,9 @@ def test_it_rings_the_operator_and_the_dispatch_line_into_one_conference(
     }
     legs = {
         c.purpose: c
-        for c in OutboundCall.objects.filter(escalation=alarm).exclude(
-            purpose=CallPurpose.CLIENT_CHECK
-        )
+        for c in OutboundCall.objects.filter(ref_id=alarm.pk).exclude(purpose=Purpose.CLIENT_CHECK)
     }
-    operator_leg, line_leg = legs[CallPurpose.DISPATCH_OPERATOR], legs[CallPurpose.DISPATCH_LINE]
+    operator_leg, line_leg = legs[Purpose.DISPATCH_OPERATOR], legs[Purpose.DISPATCH_LINE]
     assert operator_leg.to_phone == OPERATOR_PHONE
     assert line_leg.to_phone == "+15145550911"
     # The operator's leg starts and ends the conference: the operator stays in control.
@@ -84,13 +77,13 @@ def test_a_second_click_does_not_call_twice(alarm: Escalation, operator: Any) ->
     call(operator, alarm.session, {"escalation": alarm.pk, "line": 0})
     again = call(operator, alarm.session, {"escalation": alarm.pk, "line": 0})
     assert again.status_code == 409 and "already under way" in again.json()["error"]
-    assert OutboundCall.objects.filter(purpose=CallPurpose.DISPATCH_LINE).count() == 1
+    assert OutboundCall.objects.filter(purpose=Purpose.DISPATCH_LINE).count() == 1
 
 
 def test_an_operator_without_a_phone_is_told_what_to_do(alarm: Escalation, operator: Any) -> None:
     answer = call(operator, alarm.session, {"escalation": alarm.pk, "line": 0})
     assert answer.status_code == 409 and "ask a supervisor" in answer.json()["error"]
-    assert not OutboundCall.objects.filter(purpose=CallPurpose.DISPATCH_LINE).exists()
+    assert not OutboundCall.objects.filter(purpose=Purpose.DISPATCH_LINE).exists()
 
 
 @pytest.mark.parametrize("line", [1, -1, "0", None, True])

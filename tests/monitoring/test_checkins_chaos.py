@@ -19,10 +19,11 @@ from typing import Any
 
 import pytest
 
-from clients import services as plan_services
+from clients.models import Region
 from clients.plans import Contact, PlanFields
-from dispatch.models import EscalationStep, Region
+from dispatch.models import EscalationStep
 from monitoring import checkins
+from monitoring import plans as plan_services
 from monitoring.models import CheckIn
 from tests import support
 from tests.factories import session_make

@@ -7,7 +7,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
-from monitoring import services
+from monitoring import inbound, services
 from monitoring.models import SessionStatus
 from nors.asgi import application
 from tests.factories import session_make
@@ -89,7 +89,7 @@ async def test_it_sends_the_full_state_on_connect(operator: Any) -> None:
 
 async def test_it_pushes_a_new_waiting_session_live(operator: Any) -> None:
     communicator, _ = await _snapshot_for(operator)
-    await database_sync_to_async(services.inbound_sms_receive)(
+    await database_sync_to_async(inbound.inbound_sms_receive)(
         sid="SM" + "1" * 32, phone="+15145550123", body="hello"
     )
     event = await _receive_type(communicator, "session")
@@ -98,7 +98,7 @@ async def test_it_pushes_a_new_waiting_session_live(operator: Any) -> None:
 
 
 async def test_it_streams_the_open_conversation(operator: Any) -> None:
-    message = await database_sync_to_async(services.inbound_sms_receive)(
+    message = await database_sync_to_async(inbound.inbound_sms_receive)(
         sid="SM" + "2" * 32, phone="+15145550123", body="first"
     )
     assert message is not None
@@ -106,7 +106,7 @@ async def test_it_streams_the_open_conversation(operator: Any) -> None:
     await communicator.send_json_to({"action": "open", "session": message.session_id})
     conversation = await _receive_type(communicator, "conversation")
     assert conversation["messages"][0]["body"] == "first"
-    await database_sync_to_async(services.inbound_sms_receive)(
+    await database_sync_to_async(inbound.inbound_sms_receive)(
         sid="SM" + "3" * 32, phone="+15145550123", body="second"
     )
     event = await _receive_type(communicator, "message")
@@ -115,8 +115,8 @@ async def test_it_streams_the_open_conversation(operator: Any) -> None:
 
 
 def _twilio_reports(outbound_id: int, status: str) -> None:
-    from dispatch.models import OutboundSMS
-    from dispatch.services import status_callback_record
+    from telephony.models import OutboundSMS
+    from telephony.outbox import callback_record as status_callback_record
 
     sid = f"SM{outbound_id:032d}"
     OutboundSMS.objects.filter(pk=outbound_id).update(twilio_sid=sid, status="accepted")
@@ -187,7 +187,7 @@ async def test_an_active_sessions_news_goes_only_to_its_operator(
 
 
 async def test_it_stops_streaming_once_someone_else_claims(operator: Any, operator2: Any) -> None:
-    message = await database_sync_to_async(services.inbound_sms_receive)(
+    message = await database_sync_to_async(inbound.inbound_sms_receive)(
         sid="SM" + "4" * 32, phone="+15145550123", body="anyone?"
     )
     assert message is not None
@@ -220,10 +220,12 @@ def _missed_checkin(operator: Any) -> int:
 
     from django.utils import timezone
 
-    from clients import services as plan_services
+    from clients.models import Region
     from clients.plans import PlanFields
-    from dispatch.models import Escalation, OutboundSMS, Region
+    from dispatch.models import Escalation
     from monitoring import checkins
+    from monitoring import plans as plan_services
+    from telephony.models import OutboundSMS
 
     session = session_make("+15145550777", status=SessionStatus.ACTIVE, operator=operator)
     region = Region.objects.create(name="Montréal")
@@ -236,7 +238,7 @@ def _missed_checkin(operator: Any) -> int:
     sweep()
     long_ago = timezone.now() - timedelta(minutes=10)
     session.checkins.update(due_at=timezone.now(), prompted_at=long_ago)
-    OutboundSMS.objects.filter(session=session).update(claimed_at=long_ago)
+    OutboundSMS.objects.filter(session_id=session.pk).update(claimed_at=long_ago)
     sweep()
     return Escalation.objects.get().pk
 
@@ -266,7 +268,7 @@ async def test_an_idle_dashboard_stays_connected_over_redis(operator: Any) -> No
         pytest.skip("the in-memory channel layer has no read timeout (set REDIS_URL)")
     communicator, _ = await _snapshot_for(operator)
     assert await communicator.receive_nothing(timeout=6.5)
-    await database_sync_to_async(services.inbound_sms_receive)(
+    await database_sync_to_async(inbound.inbound_sms_receive)(
         sid="SM" + "e" * 32, phone="+15145550888", body="hello?"
     )
     event = await _receive_type(communicator, "session")

@@ -11,9 +11,10 @@ import time_machine
 from django.test import Client as HttpClient
 from django.utils import timezone
 
-from clients import services as plan_services
+from clients.models import Region
 from clients.plans import Contact, PlanFields
-from dispatch.models import DispatchLine, Escalation, Region
+from dispatch.models import DispatchLine, Escalation
+from monitoring import plans as plan_services
 from monitoring import selectors
 from monitoring.models import Monitoring, PersonalDataAccess, Session, SessionStatus
 from tests.factories import session_make

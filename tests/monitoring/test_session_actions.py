@@ -7,9 +7,9 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 
-from dispatch.models import OutboundSMS
 from monitoring import services
 from monitoring.models import Outcome, PersonalDataAccess, SessionEvent, SessionStatus
+from telephony.models import OutboundSMS
 from tests.factories import session_make
 
 pytestmark = pytest.mark.django_db

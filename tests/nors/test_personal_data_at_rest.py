@@ -16,12 +16,11 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 
-from clients import services as plan_services
-from clients.models import PlanContact, PlanDraft, PlanVersion
+from clients.models import PlanContact, PlanVersion, Region
 from clients.plans import Contact, PlanFields
-from dispatch.models import Region
+from monitoring import plans as plan_services
 from monitoring import services
-from monitoring.models import Message, Session
+from monitoring.models import Message, PlanDraft, Session
 from tests.twilio_helpers import inbound_params, signed_post
 
 PHONE = "+15145550123"

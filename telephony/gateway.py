@@ -1,0 +1,112 @@
+"""The one way out to Twilio (or any Twilio-compatible server, such as the local sandbox)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import requests
+from django.conf import settings
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+TWILIO_ORIGIN = "https://api.twilio.com"
+
+
+class RedirectingHttpClient(TwilioHttpClient):
+    """Sends what the twilio library would send to api.twilio.com to another origin."""
+
+    def __init__(self, base_url: str, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self.base_url = base_url.rstrip("/")
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        if url.startswith(TWILIO_ORIGIN):
+            url = self.base_url + url[len(TWILIO_ORIGIN) :]
+        return super().request(method, url, *args, **kwargs)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    sid: str
+    status: str
+
+
+# Twilio's error messages quote the number they refused.
+_NUMBER_LIKE = re.compile(r"\+?\d[\d\s().-]{5,}\d")
+
+
+class SendError(Exception):
+    def __init__(self, message: str, *, code: str = "", temporary: bool) -> None:
+        super().__init__(message)
+        self.code = code
+        self.temporary = temporary
+
+    @property
+    def masked_message(self) -> str:
+        """The message with anything like a phone number masked: safe to store and show."""
+        return _NUMBER_LIKE.sub("•••", str(self))
+
+
+@lru_cache(maxsize=4)
+def _client(account_sid: str, auth_token: str, base_url: str, timeout: float) -> Client:
+    http = RedirectingHttpClient(base_url, timeout)
+    return Client(account_sid, auth_token, http_client=http)
+
+
+def client() -> Client:
+    return _client(
+        settings.TWILIO_ACCOUNT_SID,
+        settings.TWILIO_AUTH_TOKEN,
+        settings.TWILIO_API_BASE_URL,
+        settings.TWILIO_HTTP_TIMEOUT,
+    )
+
+
+def status_callback_url(path: str) -> str:
+    return settings.PUBLIC_BASE_URL + path
+
+
+def sms_send(*, to: str, body: str, status_callback: str) -> SendResult:
+    try:
+        message = client().messages.create(
+            to=to,
+            from_=settings.TWILIO_PHONE_NUMBER,
+            body=body,
+            status_callback=status_callback,
+        )
+    except TwilioRestException as exc:
+        raise _rest_error(exc) from exc
+    except requests.RequestException as exc:
+        raise SendError(f"could not reach Twilio: {exc}", temporary=True) from exc
+    return SendResult(sid=str(message.sid), status=str(message.status))
+
+
+def _rest_error(exc: TwilioRestException) -> SendError:
+    # Twilio's 4xx answers (bad number, opted out) will not change on retry; 429 and 5xx may.
+    temporary = exc.status == 429 or exc.status >= 500
+    return SendError(str(exc.msg), code=str(exc.code or exc.status), temporary=temporary)
+
+
+def call_create(
+    *, to: str, twiml: str, status_callback: str, detect_machine: bool = True
+) -> SendResult:
+    """Places a call that says `twiml`. Answering-machine detection tells voicemail apart."""
+    options: dict[str, Any] = {"machine_detection": "Enable"} if detect_machine else {}
+    try:
+        call = client().calls.create(
+            to=to,
+            from_=settings.TWILIO_PHONE_NUMBER,
+            twiml=twiml,
+            status_callback=status_callback,
+            status_callback_event=["initiated", "ringing", "answered", "completed"],
+            **options,
+        )
+    except TwilioRestException as exc:
+        raise _rest_error(exc) from exc
+    except requests.RequestException as exc:
+        raise SendError(f"could not reach Twilio: {exc}", temporary=True) from exc
+    return SendResult(sid=str(call.sid), status=str(call.status))
