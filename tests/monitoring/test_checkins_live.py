@@ -31,6 +31,8 @@ TIMINGS = {
     "CHECKIN_MIN_INTERVAL_SECONDS": "1",
     "CHECKIN_MIN_GRACE_SECONDS": "1",
     "ESCALATION_RESPONSE_WAIT_SECONDS": "2",
+    # "Both", EMS first: the contact hears after this, the operator having placed no call.
+    "ESCALATION_CONTACT_AFTER_EMS_SECONDS": "3",
     "ALARM_WIDEN_SECONDS": "600",
     "TIMER_SWEEP_SECONDS": "1",
 }
@@ -90,7 +92,10 @@ def test_a_silent_client_is_prompted_then_the_plan_is_followed(
     ladder = Escalation.objects.get()
     assert checkin.status == "missed" and ladder.checkin == checkin
     response = EscalationStep.objects.get(escalation=ladder, kind="response")
-    assert response.status == "done"
+    assert response.status == "done" and response.result.startswith("ems_task_shown")
+    contact = EscalationStep.objects.get(escalation=ladder, kind="contact_after_ems")
+    assert contact.done_at is not None and response.done_at is not None
+    assert (contact.done_at - response.done_at).total_seconds() >= 3
     # The prompt went out on time: the countdown task is the precise path.
     prompted = SessionEvent.objects.get(kind="checkin_prompted")
     assert prompted.data["late_ms"] < 1500, prompted.data

@@ -118,7 +118,7 @@ def test_it_takes_a_text_from_queue_to_reply_and_back_live(
     expect(queue_item(bob)).to_be_visible()
     # The automatic reply reaches the phone before anyone has claimed the session.
     expect(phone.get_by_role("log", name="Conversation")).to_contain_text(
-        "A peer operator", timeout=SLOW
+        "a peer will text you back soon", timeout=SLOW
     )
 
     # Bob looks at the session too, and then his dashboard stops hearing about it.
