@@ -21,6 +21,8 @@ from clients.models import PlanVersion
 from clients.plans import Order, Response
 from dispatch import calls, permissions
 from dispatch.models import (
+    ESCALATION_TRANSITIONS,
+    STEP_TRANSITIONS,
     Escalation,
     EscalationOutcome,
     EscalationStatus,
@@ -34,6 +36,7 @@ from monitoring import texts
 from monitoring.models import CheckIn, Session
 from nors.lib import realtime, roles, tasks
 from nors.lib.jsonapi import Conflict
+from nors.lib.states import status_move
 from telephony import outbox
 from telephony.models import NEVER_ARRIVES, Purpose
 
@@ -117,9 +120,13 @@ def step_due(*, step_id: int, now: datetime | None = None) -> str:
         return "moved_on"
     with transaction.atomic():
         session_services.session_lock(session_id)
-        ran = EscalationStep.objects.filter(
-            pk=step_id, status=StepStatus.PENDING, due_at__lte=now
-        ).update(status=StepStatus.DONE, done_at=now)
+        ran = status_move(
+            EscalationStep.objects.filter(pk=step_id, due_at__lte=now),
+            STEP_TRANSITIONS,
+            old=StepStatus.PENDING,
+            new=StepStatus.DONE,
+            done_at=now,
+        )
         if not ran:
             return "moved_on"
         step = EscalationStep.objects.select_related("escalation__session").get(pk=step_id)
@@ -238,15 +245,19 @@ def _cancel(escalation: Escalation, kinds: Any = None) -> int:
     steps = EscalationStep.objects.filter(escalation=escalation, status=StepStatus.PENDING)
     if kinds is not None:
         steps = steps.filter(kind__in=kinds)
-    return steps.update(status=StepStatus.CANCELLED)
+    return status_move(steps, STEP_TRANSITIONS, old=StepStatus.PENDING, new=StepStatus.CANCELLED)
 
 
 def escalations_client_responded(*, session: Session, now: datetime) -> bool:
     """The client answered: every open ladder stops, and the operator is told."""
     stopped = False
     for escalation in Escalation.objects.filter(session=session, status=EscalationStatus.OPEN):
-        moved = Escalation.objects.filter(pk=escalation.pk, status=EscalationStatus.OPEN).update(
-            status=EscalationStatus.STOPPED, ended_at=now
+        moved = status_move(
+            Escalation.objects.filter(pk=escalation.pk),
+            ESCALATION_TRANSITIONS,
+            old=EscalationStatus.OPEN,
+            new=EscalationStatus.STOPPED,
+            ended_at=now,
         )
         if moved:
             stopped = True
@@ -268,9 +279,14 @@ def escalations_wind_down(
             session_services.session_event(
                 session, "escalation_steps_cancelled", at=now, reason=reason
             )
-        if close_as and Escalation.objects.filter(pk=escalation.pk).exclude(
-            status=EscalationStatus.CLOSED
-        ).update(status=EscalationStatus.CLOSED, outcome=close_as, ended_at=now):
+        if close_as and status_move(
+            Escalation.objects.filter(pk=escalation.pk),
+            ESCALATION_TRANSITIONS,
+            old=(EscalationStatus.OPEN, EscalationStatus.STOPPED),
+            new=EscalationStatus.CLOSED,
+            outcome=close_as,
+            ended_at=now,
+        ):
             escalation.refresh_from_db()
             session_services.session_event(
                 session, "escalation_closed", at=now, outcome=close_as, reason=reason
@@ -387,9 +403,14 @@ def escalation_close(*, escalation_id: int, user: Any, outcome: str) -> Escalati
         if outcome == EscalationOutcome.EMS_SENT:
             # EMS first, then the contact: told before the steps still planned are cancelled.
             contact_step_hurry(session_id=escalation.session_id, now=now)
-        closed = Escalation.objects.filter(
-            pk=escalation_id, status__in=(EscalationStatus.OPEN, EscalationStatus.STOPPED)
-        ).update(status=EscalationStatus.CLOSED, outcome=outcome, ended_at=now)
+        closed = status_move(
+            Escalation.objects.filter(pk=escalation_id),
+            ESCALATION_TRANSITIONS,
+            old=(EscalationStatus.OPEN, EscalationStatus.STOPPED),
+            new=EscalationStatus.CLOSED,
+            outcome=outcome,
+            ended_at=now,
+        )
         if not closed:
             raise EscalationConflict(_("This alarm is already closed."))
         _cancel(escalation)

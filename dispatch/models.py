@@ -50,7 +50,8 @@ class EscalationStatus(models.TextChoices):
 
 ESCALATION_TRANSITIONS: dict[str, set[str]] = {
     EscalationStatus.OPEN: {EscalationStatus.STOPPED, EscalationStatus.CLOSED},
-    EscalationStatus.STOPPED: set(),
+    # The client answered; the operator still records what happened.
+    EscalationStatus.STOPPED: {EscalationStatus.CLOSED},
     EscalationStatus.CLOSED: set(),
 }
 
@@ -111,6 +112,13 @@ class StepStatus(models.TextChoices):
     PENDING = "pending", _("Planned")
     DONE = "done", _("Done")
     CANCELLED = "cancelled", _("Not needed")
+
+
+STEP_TRANSITIONS: dict[str, set[str]] = {
+    StepStatus.PENDING: {StepStatus.DONE, StepStatus.CANCELLED},
+    StepStatus.DONE: set(),
+    StepStatus.CANCELLED: set(),
+}
 
 
 class EscalationStep(models.Model):

@@ -19,7 +19,9 @@ from clients.models import PlanStatus
 from monitoring import keywords, selectors, services, texts
 from monitoring.hooks import Hook, hooks
 from monitoring.models import (
+    CHECKIN_TRANSITIONS,
     CHECKIN_WAITING,
+    MONITORING_TRANSITIONS,
     CheckIn,
     CheckInStatus,
     Monitoring,
@@ -30,6 +32,7 @@ from monitoring.models import (
 )
 from nors.lib import realtime, tasks
 from nors.lib.jsonapi import Conflict
+from nors.lib.states import status_move
 from telephony import outbox
 from telephony.models import OutboundSMS, OutboundStatus, Purpose
 
@@ -153,14 +156,22 @@ def monitoring_end(
     with transaction.atomic():
         session_id = Monitoring.objects.values_list("session_id", flat=True).get(pk=monitoring_id)
         services.session_lock(session_id)
-        ended = Monitoring.objects.filter(pk=monitoring_id, status=MonitoringStatus.ACTIVE).update(
-            status=MonitoringStatus.ENDED, ended_at=now, end_reason=reason
+        ended = status_move(
+            Monitoring.objects.filter(pk=monitoring_id),
+            MONITORING_TRANSITIONS,
+            old=MonitoringStatus.ACTIVE,
+            new=MonitoringStatus.ENDED,
+            ended_at=now,
+            end_reason=reason,
         )
         if not ended:
             return False
         monitoring = Monitoring.objects.select_related("session").get(pk=monitoring_id)
-        CheckIn.objects.filter(monitoring=monitoring, status__in=CHECKIN_WAITING).update(
-            status=CheckInStatus.CANCELLED
+        status_move(
+            CheckIn.objects.filter(monitoring=monitoring),
+            CHECKIN_TRANSITIONS,
+            old=CHECKIN_WAITING,
+            new=CheckInStatus.CANCELLED,
         )
         session = monitoring.session
         hooks.notify(
@@ -298,8 +309,14 @@ def _prompt(checkin: CheckIn, now: datetime, *, send_now: bool = False) -> str:
     deadline = now + timedelta(seconds=monitoring.grace_seconds)
     with transaction.atomic():
         session = services.session_locked(checkin.session_id)
-        moved = CheckIn.objects.filter(pk=checkin.pk, status=CheckInStatus.SCHEDULED).update(
-            status=CheckInStatus.PROMPTED, prompted_at=now, deadline_at=deadline, due_at=deadline
+        moved = status_move(
+            CheckIn.objects.filter(pk=checkin.pk),
+            CHECKIN_TRANSITIONS,
+            old=CheckInStatus.SCHEDULED,
+            new=CheckInStatus.PROMPTED,
+            prompted_at=now,
+            deadline_at=deadline,
+            due_at=deadline,
         )
         if not moved:
             return "moved_on"
@@ -331,8 +348,12 @@ def _prompt(checkin: CheckIn, now: datetime, *, send_now: bool = False) -> str:
 def _miss(checkin: CheckIn, now: datetime) -> str:
     with transaction.atomic():
         services.session_lock(checkin.session_id)
-        moved = CheckIn.objects.filter(pk=checkin.pk, status=CheckInStatus.PROMPTED).update(
-            status=CheckInStatus.MISSED, missed_at=now
+        moved = status_move(
+            CheckIn.objects.filter(pk=checkin.pk),
+            CHECKIN_TRANSITIONS,
+            old=CheckInStatus.PROMPTED,
+            new=CheckInStatus.MISSED,
+            missed_at=now,
         )
         if not moved:
             return "moved_on"
@@ -388,9 +409,13 @@ def inbound_during_monitoring(
             return selectors.MonitoringNow(monitoring, None)
         # Answering an alarm: the ladder stopped, and check-ins go on.
         return selectors.MonitoringNow(monitoring, checkins_go_on(monitoring=monitoring, now=now))
-    if waiting.status == CheckInStatus.SCHEDULED or not CheckIn.objects.filter(
-        pk=waiting.pk, status=CheckInStatus.PROMPTED
-    ).update(status=CheckInStatus.ANSWERED, answered_at=now):
+    if waiting.status == CheckInStatus.SCHEDULED or not status_move(
+        CheckIn.objects.filter(pk=waiting.pk),
+        CHECKIN_TRANSITIONS,
+        old=CheckInStatus.PROMPTED,
+        new=CheckInStatus.ANSWERED,
+        answered_at=now,
+    ):
         # A text between check-ins changes nothing: the next one stays when it was.
         return selectors.MonitoringNow(monitoring, waiting)
     services.session_event(session, "checkin_answered", at=now, number=waiting.number)

@@ -27,6 +27,7 @@ from monitoring.models import (
 )
 from nors.lib import crypto, phones, realtime, roles
 from nors.lib.jsonapi import Conflict
+from nors.lib.states import status_move
 from telephony import outbox
 from telephony.models import Purpose
 
@@ -102,9 +103,13 @@ def _transition(
     old = session.status
     if new not in SESSION_TRANSITIONS[old]:
         raise SessionConflict(_("This session can no longer be changed that way."))
-    moved = Session.objects.filter(
-        pk=session.pk, status=old, operator_id=session.operator_id
-    ).update(status=new, **changes)
+    moved = status_move(
+        Session.objects.filter(pk=session.pk, operator_id=session.operator_id),
+        SESSION_TRANSITIONS,
+        old=old,
+        new=new,
+        **changes,
+    )
     if moved != 1:
         raise SessionConflict(_("Someone else changed this session first."))
     session.refresh_from_db()
