@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from dispatch.models import Escalation, OperatorPhone
 from monitoring import services as session_services
+from monitoring.models import EventKind
 from nors.lib import phones
 from telephony import outbox, twiml
 from telephony.models import CALL_LIVE, CALL_UNANSWERED, CallStatus, OutboundCall, Purpose
@@ -128,6 +129,10 @@ def dispatch_call_place(*, escalation: Escalation, user: Any, line: dict[str, An
         )
         outbox.call_queue(to=line_phone, purpose=Purpose.DISPATCH_LINE, twiml=line_twiml, **common)
         session_services.session_event(
-            escalation.session, "dispatch_call", at=timezone.now(), actor=user, line=line["name"]
+            escalation.session,
+            EventKind.DISPATCH_CALL,
+            at=timezone.now(),
+            actor=user,
+            line=line["name"],
         )
     return name

@@ -28,12 +28,13 @@ from dispatch.models import (
     EscalationStatus,
     EscalationStep,
     StepKind,
+    StepResult,
     StepStatus,
 )
 from dispatch.selectors import alarm_dict, dispatch_lines, plan_in_force
 from monitoring import services as session_services
 from monitoring import texts
-from monitoring.models import CheckIn, Session
+from monitoring.models import CheckIn, EventKind, Session
 from nors.lib import realtime, roles, tasks
 from nors.lib.jsonapi import Conflict
 from nors.lib.states import status_move
@@ -117,7 +118,7 @@ def step_due(*, step_id: int, now: datetime | None = None) -> str:
         .first()
     )
     if session_id is None:
-        return "moved_on"
+        return StepResult.MOVED_ON
     with transaction.atomic():
         session_services.session_lock(session_id)
         ran = status_move(
@@ -128,13 +129,13 @@ def step_due(*, step_id: int, now: datetime | None = None) -> str:
             done_at=now,
         )
         if not ran:
-            return "moved_on"
+            return StepResult.MOVED_ON
         step = EscalationStep.objects.select_related("escalation__session").get(pk=step_id)
         result = RUNNERS[step.kind](step.escalation, now)
         EscalationStep.objects.filter(pk=step.pk).update(result=result[:200])
         session_services.session_event(
             step.escalation.session,
-            "escalation_step",
+            EventKind.ESCALATION_STEP,
             at=now,
             step=step.kind,
             planned_at=step.planned_at.isoformat(),
@@ -153,7 +154,7 @@ def _alarm(escalation: Escalation, now: datetime) -> str:
     Escalation.objects.filter(pk=escalation.pk).update(reprompt=reprompt.outbound)
     calls.client_check_queue(session=session, escalation_id=escalation.pk)
     _publish_alarm(escalation)
-    return "alarm_raised_client_texted_and_called"
+    return StepResult.ALARM_RAISED
 
 
 def _response(escalation: Escalation, now: datetime) -> str:
@@ -167,7 +168,7 @@ def _response(escalation: Escalation, now: datetime) -> str:
         plan.response == Response.BOTH and not waits_for_contact(plan)
     ):
         done.append(_ems_task(escalation, plan))
-    return ",".join(done) or "no_response_in_plan"
+    return ",".join(done) or StepResult.NO_RESPONSE_IN_PLAN
 
 
 def _ems_after_contact(escalation: Escalation, now: datetime) -> str:
@@ -201,31 +202,31 @@ def _contacts_alert(escalation: Escalation, plan: PlanVersion, now: datetime) ->
             to=contact.phone, body=body, language=contact.language, escalation=escalation
         )
         sent += 1
-    return f"contacts_texted_and_called:{sent}"
+    return f"{StepResult.CONTACTS_ALERTED}:{sent}"
 
 
 def _ems_task(escalation: Escalation, plan: PlanVersion) -> str:
     lines = dispatch_lines(region_id=plan.region_id)
     _publish_alarm(escalation, dispatch_task=True)
-    return "ems_task_shown" if lines else "ems_task_shown_no_dispatch_line"
+    return StepResult.EMS_TASK_SHOWN if lines else StepResult.EMS_TASK_NO_LINE
 
 
 def _widen_shift(escalation: Escalation, now: datetime) -> str:
     realtime.publish(realtime.DASHBOARD_GROUP, alarm_dict(escalation) | {"widened": True})
-    return "alarm_to_every_operator"
+    return StepResult.ALARM_TO_EVERYONE
 
 
 def _widen_supervisor(escalation: Escalation, now: datetime) -> str:
     phone = settings.SUPERVISOR_ON_CALL_PHONE
     if not phone:
-        return "no_supervisor_on_call_number"
+        return StepResult.NO_SUPERVISOR_NUMBER
     minutes = round(2 * settings.ALARM_WIDEN_SECONDS / 60, 1)
     body = texts.render(
         texts.SUPERVISOR_ALERT, settings.LANGUAGE_CODE, session=escalation.session_id,
         minutes=f"{minutes:g}",
     )  # fmt: skip
     outbox.sms_queue(to=phone, body=body, purpose=Purpose.SUPERVISOR_ALERT, ref_id=escalation.pk)
-    return "supervisor_texted"
+    return StepResult.SUPERVISOR_TEXTED
 
 
 RUNNERS: dict[str, Callable[[Escalation, datetime], str]] = {
@@ -263,7 +264,7 @@ def escalations_client_responded(*, session: Session, now: datetime) -> bool:
             stopped = True
             _cancel(escalation)
             escalation.refresh_from_db()
-            session_services.session_event(session, "escalation_stopped", at=now)
+            session_services.session_event(session, EventKind.ESCALATION_STOPPED, at=now)
             _publish(escalation)
     return stopped
 
@@ -277,7 +278,7 @@ def escalations_wind_down(
     for escalation in unclosed:
         if _cancel(escalation):
             session_services.session_event(
-                session, "escalation_steps_cancelled", at=now, reason=reason
+                session, EventKind.ESCALATION_STEPS_CANCELLED, at=now, reason=reason
             )
         if close_as and status_move(
             Escalation.objects.filter(pk=escalation.pk),
@@ -289,7 +290,7 @@ def escalations_wind_down(
         ):
             escalation.refresh_from_db()
             session_services.session_event(
-                session, "escalation_closed", at=now, outcome=close_as, reason=reason
+                session, EventKind.ESCALATION_CLOSED, at=now, outcome=close_as, reason=reason
             )
             _publish(escalation)
 
@@ -304,7 +305,7 @@ def _step_run_now(session_id: int, kind: StepKind, now: datetime) -> bool:
     if step is None:
         return False
     EscalationStep.objects.filter(pk=step.pk, status=StepStatus.PENDING).update(due_at=now)
-    return step_due(step_id=step.pk, now=now) != "moved_on"
+    return step_due(step_id=step.pk, now=now) != StepResult.MOVED_ON
 
 
 def _client_unreachable(escalation: Escalation) -> bool:
@@ -357,9 +358,11 @@ def contact_unreachable(*, session_id: int, how: str, now: datetime) -> bool:
     step = escalation.steps.filter(kind=StepKind.RESPONSE).first()
     if step is not None:
         EscalationStep.objects.filter(pk=step.pk).update(
-            result=f"{step.result}; contact_unreachable:{how}"[:200]
+            result=f"{step.result}; {StepResult.CONTACT_UNREACHABLE}:{how}"[:200]
         )
-    session_services.session_event(escalation.session, "contact_unreachable", at=now, how=how)
+    session_services.session_event(
+        escalation.session, EventKind.CONTACT_UNREACHABLE, at=now, how=how
+    )
     _publish(escalation)
     return True
 
@@ -388,7 +391,9 @@ def escalation_acknowledge(*, escalation_id: int, user: Any) -> Escalation:
                 session=session, user=user, at=now, reason="alarm"
             )
         _cancel(escalation, WIDENING)
-        session_services.session_event(escalation.session, "alarm_acknowledged", at=now, actor=user)
+        session_services.session_event(
+            escalation.session, EventKind.ALARM_ACKNOWLEDGED, at=now, actor=user
+        )
         _publish(escalation)
         return escalation
 
@@ -416,7 +421,7 @@ def escalation_close(*, escalation_id: int, user: Any, outcome: str) -> Escalati
         _cancel(escalation)
         escalation.refresh_from_db()
         session_services.session_event(
-            escalation.session, "escalation_closed", at=now, actor=user, outcome=outcome
+            escalation.session, EventKind.ESCALATION_CLOSED, at=now, actor=user, outcome=outcome
         )
         _publish(escalation)
         return escalation

@@ -21,12 +21,13 @@ from dispatch.models import (
     EscalationStatus,
     EscalationStep,
     StepKind,
+    StepResult,
     StepStatus,
 )
 from monitoring import checkins
 from monitoring import services as session_services
 from monitoring.hooks import Hook, hooks
-from monitoring.models import CheckIn, Outcome, Session, SessionEvent
+from monitoring.models import CheckIn, EventKind, Outcome, Session, SessionEvent
 from monitoring.selectors import clock_text
 from monitoring.timers import BATCH, each_due
 from telephony.handlers import Event, register
@@ -64,7 +65,7 @@ def call_ended(call: OutboundCall) -> None:
     nobody = calls.reached_nobody(call)
     session_services.session_event(
         session,
-        "call_ended",
+        EventKind.CALL_ENDED,
         at=now,
         purpose=call.purpose,
         status=call.status,
@@ -85,7 +86,7 @@ def client_pressed_key(call: OutboundCall) -> tuple[str, str] | None:
     now = timezone.now()
     with transaction.atomic():
         session = session_services.session_locked(call.session_id)
-        session_services.session_event(session, "client_pressed_key", at=now)
+        session_services.session_event(session, EventKind.CLIENT_PRESSED_KEY, at=now)
         checkins.client_responded_by_call(session=session, now=now)
     with translation.override(session.language):
         return _("Thank you. We will let your operator know you are OK."), session.language
@@ -135,7 +136,7 @@ def steps_due(*, now: datetime) -> dict[str, int]:
     steps = EscalationStep.objects.filter(status=StepStatus.PENDING, due_at__lte=now)
     each_due(
         list(steps.order_by("due_at").values_list("pk", flat=True)[:BATCH]),
-        lambda pk: escalation.step_due(step_id=pk, now=now) != "moved_on",
+        lambda pk: escalation.step_due(step_id=pk, now=now) != StepResult.MOVED_ON,
         counts,
         "steps",
     )
@@ -160,7 +161,7 @@ def page_outcomes() -> dict[str, Any]:
 
 @hooks.register(Hook.EVENT_DETAIL)
 def step_detail(*, event: SessionEvent) -> str | None:
-    if event.kind != "escalation_step":
+    if event.kind != EventKind.ESCALATION_STEP:
         return None
     step = event.data.get("step", "")
     label = StepKind(step).label if step in StepKind.values else step

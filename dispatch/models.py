@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -106,6 +107,22 @@ class StepKind(models.TextChoices):
     CONTACT_AFTER_EMS = "contact_after_ems", _("The contact, after the dispatch call")
     WIDEN_SHIFT = "widen_shift", _("Alarm to every operator on shift")
     WIDEN_SUPERVISOR = "widen_supervisor", _("Text to the supervisor on call")
+
+
+class StepResult(StrEnum):
+    """What a step did, as its timeline line says. Some carry a detail after a colon."""
+
+    ALARM_RAISED = "alarm_raised_client_texted_and_called"
+    CONTACTS_ALERTED = "contacts_texted_and_called"
+    EMS_TASK_SHOWN = "ems_task_shown"
+    EMS_TASK_NO_LINE = "ems_task_shown_no_dispatch_line"
+    NO_RESPONSE_IN_PLAN = "no_response_in_plan"
+    ALARM_TO_EVERYONE = "alarm_to_every_operator"
+    SUPERVISOR_TEXTED = "supervisor_texted"
+    NO_SUPERVISOR_NUMBER = "no_supervisor_on_call_number"
+    CONTACT_UNREACHABLE = "contact_unreachable"
+    # Not run: another worker ran it, or the ladder stopped.
+    MOVED_ON = "moved_on"
 
 
 class StepStatus(models.TextChoices):

@@ -8,6 +8,7 @@ so when both paths act on the same check-in, only one of them does anything.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
@@ -24,6 +25,7 @@ from monitoring.models import (
     MONITORING_TRANSITIONS,
     CheckIn,
     CheckInStatus,
+    EventKind,
     Monitoring,
     MonitoringEnd,
     MonitoringStatus,
@@ -38,6 +40,23 @@ from telephony.models import OutboundSMS, OutboundStatus, Purpose
 
 MAX_INTERVAL = 30 * 60
 MAX_GRACE = 10 * 60
+
+
+class DueResult(StrEnum):
+    """What the timer engine did with a check-in whose time came."""
+
+    PROMPTED = "prompted"
+    MISSED = "missed"
+    ENDED = "ended"
+    # The prompt has not left yet, so its grace period has not begun (see `_answer_deadline`).
+    HELD = "held"
+    NOT_DUE = "not_due"
+    # Another worker, or the client, moved it first.
+    MOVED_ON = "moved_on"
+
+
+# The results that mean the sweep did nothing to the check-in.
+IDLE = {DueResult.HELD, DueResult.NOT_DUE, DueResult.MOVED_ON}
 
 
 class MonitoringConflict(Conflict):
@@ -124,7 +143,7 @@ def monitoring_start(
         services.session_send_automatic(session, body, at=now)
         services.session_event(
             session,
-            "monitoring_started",
+            EventKind.MONITORING_STARTED,
             at=now,
             actor=user,
             interval_seconds=interval,
@@ -183,7 +202,9 @@ def monitoring_end(
         )
         body = texts.render(texts.MONITORING_ENDED, session.language)
         services.session_send_automatic(session, body, at=now)
-        services.session_event(session, "monitoring_ended", at=now, actor=user, reason=reason)
+        services.session_event(
+            session, EventKind.MONITORING_ENDED, at=now, actor=user, reason=reason
+        )
         _publish(session)
         return True
 
@@ -214,7 +235,7 @@ def monitoring_resume(*, session_id: int, user: Any) -> CheckIn:
             number=_next_number(monitoring),
             prompt_at=now + timedelta(seconds=monitoring.interval_seconds),
         )
-        services.session_event(session, "monitoring_resumed", at=now, actor=user)
+        services.session_event(session, EventKind.MONITORING_RESUMED, at=now, actor=user)
         _publish(session)
         return checkin
 
@@ -231,7 +252,9 @@ def _next_number(monitoring: Monitoring) -> int:
 # -- the timer engine's moves ----------------------------------------------------------------------
 
 
-def checkin_due(*, checkin_id: int, now: datetime | None = None, send_now: bool = False) -> str:
+def checkin_due(
+    *, checkin_id: int, now: datetime | None = None, send_now: bool = False
+) -> DueResult:
     """Acts on a check-in whose due time has come: prompt it, or call it missed.
 
     With `send_now` (the countdown task, one check-in at a time) the prompt is sent to Twilio
@@ -241,14 +264,14 @@ def checkin_due(*, checkin_id: int, now: datetime | None = None, send_now: bool 
     now = now or timezone.now()
     checkin = CheckIn.objects.select_related("monitoring").filter(pk=checkin_id).first()
     if checkin is None or checkin.due_at > now:
-        return "not_due"
+        return DueResult.NOT_DUE
     if checkin.status == CheckInStatus.SCHEDULED:
         return _prompt(checkin, now, send_now=send_now)
     if checkin.status == CheckInStatus.PROMPTED:
         if _deadline_held(checkin, now):
-            return "held"
+            return DueResult.HELD
         return _miss(checkin, now)
-    return "moved_on"
+    return DueResult.MOVED_ON
 
 
 def _answer_deadline(checkin: CheckIn) -> tuple[datetime, bool]:
@@ -301,11 +324,11 @@ def _sweep_period() -> timedelta:
     return timedelta(seconds=settings.TIMER_SWEEP_SECONDS)
 
 
-def _prompt(checkin: CheckIn, now: datetime, *, send_now: bool = False) -> str:
+def _prompt(checkin: CheckIn, now: datetime, *, send_now: bool = False) -> DueResult:
     monitoring = checkin.monitoring
     if monitoring.ends_at is not None and monitoring.ends_at <= now:
         monitoring_end(monitoring_id=monitoring.pk, reason=MonitoringEnd.END_TIME, now=now)
-        return "ended"
+        return DueResult.ENDED
     deadline = now + timedelta(seconds=monitoring.grace_seconds)
     with transaction.atomic():
         session = services.session_locked(checkin.session_id)
@@ -319,7 +342,7 @@ def _prompt(checkin: CheckIn, now: datetime, *, send_now: bool = False) -> str:
             due_at=deadline,
         )
         if not moved:
-            return "moved_on"
+            return DueResult.MOVED_ON
         body = texts.render(texts.CHECKIN_PROMPT, session.language)
         message = services.session_send_automatic(
             session, body, at=now, purpose=Purpose.CHECKIN_PROMPT, queue_task=not send_now
@@ -330,7 +353,7 @@ def _prompt(checkin: CheckIn, now: datetime, *, send_now: bool = False) -> str:
         _timer(checkin)
         services.session_event(
             session,
-            "checkin_prompted",
+            EventKind.CHECKIN_PROMPTED,
             at=now,
             number=checkin.number,
             planned_at=checkin.prompt_at.isoformat(),
@@ -342,10 +365,10 @@ def _prompt(checkin: CheckIn, now: datetime, *, send_now: bool = False) -> str:
         outbound_id = message.outbound_id
         # Once committed; if this process dies first, the outbox sweeper sends it.
         transaction.on_commit(lambda: outbox.sms_send(outbound_id=outbound_id), robust=True)
-    return "prompted"
+    return DueResult.PROMPTED
 
 
-def _miss(checkin: CheckIn, now: datetime) -> str:
+def _miss(checkin: CheckIn, now: datetime) -> DueResult:
     with transaction.atomic():
         services.session_lock(checkin.session_id)
         moved = status_move(
@@ -356,18 +379,18 @@ def _miss(checkin: CheckIn, now: datetime) -> str:
             missed_at=now,
         )
         if not moved:
-            return "moved_on"
+            return DueResult.MOVED_ON
         session = Session.objects.get(pk=checkin.session_id)
         services.session_event(
             session,
-            "checkin_missed",
+            EventKind.CHECKIN_MISSED,
             at=now,
             number=checkin.number,
             planned_at=(checkin.deadline_at or checkin.due_at).isoformat(),
         )
         hooks.notify(Hook.CHECKIN_MISSED, checkin=checkin, now=now)
         _publish(session)
-    return "missed"
+    return DueResult.MISSED
 
 
 def checkin_hurry(*, outbound_id: int, now: datetime | None = None) -> bool:
@@ -377,7 +400,7 @@ def checkin_hurry(*, outbound_id: int, now: datetime | None = None) -> bool:
     if checkin is None:
         return False
     CheckIn.objects.filter(pk=checkin.pk, status=CheckInStatus.PROMPTED).update(due_at=now)
-    return _miss(checkin, now) == "missed"
+    return _miss(checkin, now) == DueResult.MISSED
 
 
 # -- the client's texts ---------------------------------------------------------------------------
@@ -418,7 +441,7 @@ def inbound_during_monitoring(
     ):
         # A text between check-ins changes nothing: the next one stays when it was.
         return selectors.MonitoringNow(monitoring, waiting)
-    services.session_event(session, "checkin_answered", at=now, number=waiting.number)
+    services.session_event(session, EventKind.CHECKIN_ANSWERED, at=now, number=waiting.number)
     # It was the one waiting check-in (there is only ever one): the next follows it.
     following = _schedule(
         monitoring,

@@ -122,33 +122,40 @@ class Message(models.Model):
         return f"Message {self.pk} ({self.direction})"
 
 
-EVENT_LABELS = {
-    "opened": _("Session opened"),
-    "claimed": _("Claimed by an operator"),
-    "released": _("Released back to the queue"),
-    "transferred": _("Transferred to another operator"),
-    "ended": _("Session ended"),
-    "phone_revealed": _("Full phone number shown"),
-    "client_linked": _("Client code linked"),
-    "plan_in_force": _("Plan version put in force"),
-    "plan_confirmed": _("Plan read back and confirmed"),
-    "monitoring_started": _("Check-ins started"),
-    "monitoring_resumed": _("Check-ins resumed"),
-    "monitoring_ended": _("Check-ins ended"),
-    "checkin_prompted": _("Check-in prompt sent"),
-    "checkin_answered": _("Check-in answered"),
-    "checkin_missed": _("Check-in missed"),
-    "escalation_step": _("Escalation step"),
-    "escalation_stopped": _("Escalation stopped: the client responded"),
-    "escalation_steps_cancelled": _("Remaining escalation steps cancelled"),
-    "escalation_closed": _("Alarm closed"),
-    "alarm_acknowledged": _("Alarm acknowledged"),
-    "call_ended": _("Automated call ended"),
-    "client_pressed_key": _("The client pressed a key: they are OK"),
-    "dispatch_call": _("Dispatch call placed"),
-    "taken_over": _("Taken over to answer an alarm"),
-    "contact_unreachable": _("The emergency contact could not be reached"),
-}
+class EventKind(models.TextChoices):
+    """What happened to a session: the timeline supervisors read."""
+
+    OPENED = "opened", _("Session opened")
+    CLAIMED = "claimed", _("Claimed by an operator")
+    RELEASED = "released", _("Released back to the queue")
+    TRANSFERRED = "transferred", _("Transferred to another operator")
+    ENDED = "ended", _("Session ended")
+    PHONE_REVEALED = "phone_revealed", _("Full phone number shown")
+    CLIENT_LINKED = "client_linked", _("Client code linked")
+    PLAN_IN_FORCE = "plan_in_force", _("Plan version put in force")
+    PLAN_CONFIRMED = "plan_confirmed", _("Plan read back and confirmed")
+    MONITORING_STARTED = "monitoring_started", _("Check-ins started")
+    MONITORING_RESUMED = "monitoring_resumed", _("Check-ins resumed")
+    MONITORING_ENDED = "monitoring_ended", _("Check-ins ended")
+    CHECKIN_PROMPTED = "checkin_prompted", _("Check-in prompt sent")
+    CHECKIN_ANSWERED = "checkin_answered", _("Check-in answered")
+    CHECKIN_MISSED = "checkin_missed", _("Check-in missed")
+    ESCALATION_STEP = "escalation_step", _("Escalation step")
+    ESCALATION_STOPPED = "escalation_stopped", _("Escalation stopped: the client responded")
+    ESCALATION_STEPS_CANCELLED = (
+        "escalation_steps_cancelled",
+        _("Remaining escalation steps cancelled"),
+    )
+    ESCALATION_CLOSED = "escalation_closed", _("Alarm closed")
+    ALARM_ACKNOWLEDGED = "alarm_acknowledged", _("Alarm acknowledged")
+    CALL_ENDED = "call_ended", _("Automated call ended")
+    CLIENT_PRESSED_KEY = "client_pressed_key", _("The client pressed a key: they are OK")
+    DISPATCH_CALL = "dispatch_call", _("Dispatch call placed")
+    TAKEN_OVER = "taken_over", _("Taken over to answer an alarm")
+    CONTACT_UNREACHABLE = "contact_unreachable", _("The emergency contact could not be reached")
+
+
+EVENT_LABELS = dict(EventKind.choices)
 
 
 class AppendOnlyQuerySet(models.QuerySet["SessionEvent"]):
@@ -163,7 +170,7 @@ class SessionEvent(models.Model):
     """Who did what to a session, and when. Rows are only ever added."""
 
     session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="events")
-    kind = models.CharField(_("event"), max_length=40)
+    kind = models.CharField(_("event"), max_length=40, choices=EventKind.choices)
     old_status = models.CharField(_("from"), max_length=16, blank=True)
     new_status = models.CharField(_("to"), max_length=16, blank=True)
     actor = models.ForeignKey(

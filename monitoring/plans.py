@@ -16,7 +16,7 @@ from clients import services as client_services
 from clients.models import Client, PlanContact, PlanStatus, PlanVersion, Region
 from monitoring import plan_selectors as selectors
 from monitoring import services as monitoring_services
-from monitoring.models import PersonalDataAccess, PlanDraft, PlanInForce, Session
+from monitoring.models import EventKind, PersonalDataAccess, PlanDraft, PlanInForce, Session
 from nors.lib.jsonapi import Conflict, Refused
 
 # -- linking a session to its client -----------------------------------------------------------
@@ -42,7 +42,7 @@ def session_client_link(
             client.phone_index = session.client_phone_index
         monitoring_services.session_event(
             session,
-            "client_linked",
+            EventKind.CLIENT_LINKED,
             at=now,
             actor=user,
             code=client.code,
@@ -168,7 +168,7 @@ def _put_in_force(
     monitoring_services.session_language_set(session=session, language=version.language)
     monitoring_services.session_event(
         session,
-        "plan_in_force",
+        EventKind.PLAN_IN_FORCE,
         at=now,
         actor=user,
         version=version.number,
@@ -238,7 +238,7 @@ def plan_confirm(*, session_id: int, user: Any, version_id: int) -> Session:
             session.plan_version = PlanVersion.objects.get(pk=version_id)
             number = session.plan_version.number
             monitoring_services.session_event(
-                session, "plan_confirmed", at=now, actor=user, version=number
+                session, EventKind.PLAN_CONFIRMED, at=now, actor=user, version=number
             )
             monitoring_services.session_publish(session)
         return session

@@ -18,6 +18,7 @@ from monitoring.models import (
     EVENT_LABELS,
     HEARTBEAT_TIMERS,
     CheckIn,
+    EventKind,
     Message,
     Monitoring,
     MonitoringStatus,
@@ -199,18 +200,21 @@ def conversation(*, session: Session) -> dict[str, Any]:
 
 def _event_detail(event: SessionEvent) -> str:
     data = event.data
-    if event.kind == "client_linked":
+    if event.kind == EventKind.CLIENT_LINKED:
         return _("Code %(code)s") % {"code": data.get("code", "")}
-    if event.kind == "plan_in_force":
+    if event.kind == EventKind.PLAN_IN_FORCE:
         detail = _("Version %(number)s") % {"number": data.get("version", "")}
         if data.get("status") == "ready":
             detail = _("%(version)s, ready") % {"version": detail}
         if data.get("reason") == "reused":
             detail = _("%(version)s, used again with the client's agreement") % {"version": detail}
         return detail
-    if event.kind == "plan_confirmed":
+    if event.kind == EventKind.PLAN_CONFIRMED:
         return _("Version %(number)s") % {"number": data.get("version", "")}
     return _ladder_detail(event)
+
+
+CHECKIN_EVENTS = (EventKind.CHECKIN_PROMPTED, EventKind.CHECKIN_MISSED, EventKind.CHECKIN_ANSWERED)
 
 
 def clock_text(iso: Any) -> str:
@@ -226,16 +230,16 @@ def _ladder_detail(event: SessionEvent) -> str:
     for detail in hooks.notify(Hook.EVENT_DETAIL, event=event):
         if detail is not None:
             return str(detail)
-    if event.kind in ("checkin_prompted", "checkin_missed", "checkin_answered"):
+    if event.kind in CHECKIN_EVENTS:
         detail = _("Check-in %(number)s") % {"number": data.get("number", "")}
         if data.get("planned_at"):
             detail += " · " + _("planned for %(planned)s") % {
                 "planned": clock_text(data["planned_at"])
             }
         return detail
-    if event.kind == "call_ended":
+    if event.kind == EventKind.CALL_ENDED:
         return f"{data.get('purpose', '')}: {data.get('status', '')} {data.get('answered_by', '')}"
-    if event.kind in ("escalation_closed", "monitoring_ended"):
+    if event.kind in (EventKind.ESCALATION_CLOSED, EventKind.MONITORING_ENDED):
         return str(data.get("outcome") or data.get("reason") or "")
     return ""
 

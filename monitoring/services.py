@@ -15,6 +15,7 @@ from monitoring import selectors, texts
 from monitoring.models import (
     SESSION_TRANSITIONS,
     Direction,
+    EventKind,
     Message,
     Monitoring,
     MonitoringStatus,
@@ -146,7 +147,7 @@ def _open_session(*, phone: str, index: str, now: datetime) -> tuple[Session, bo
     except IntegrityError:
         # Two first texts at once: the other request opened it.
         return open_sessions.get(client_phone_index=index), False
-    _event(session, "opened", at=now, new=SessionStatus.WAITING, data={"channel": "sms"})
+    _event(session, EventKind.OPENED, at=now, new=SessionStatus.WAITING, data={"channel": "sms"})
     return session, True
 
 
@@ -305,7 +306,7 @@ def session_claim(*, session_id: int, user: Any) -> Session:
                 session,
                 SessionStatus.ACTIVE,
                 actor=user,
-                kind="claimed",
+                kind=EventKind.CLAIMED,
                 at=now,
                 operator=user,
                 claimed_at=now,
@@ -327,7 +328,7 @@ def session_release(*, session_id: int, user: Any) -> Session:
         session,
         SessionStatus.WAITING,
         actor=user,
-        kind="released",
+        kind=EventKind.RELEASED,
         at=now,
         operator=None,
         waiting_since=now,
@@ -348,7 +349,7 @@ def session_transfer(*, session_id: int, user: Any, to_user: Any) -> Session:
         session,
         SessionStatus.ACTIVE,
         actor=user,
-        kind="transferred",
+        kind=EventKind.TRANSFERRED,
         at=now,
         data=data,
         operator=to_user,
@@ -363,7 +364,7 @@ def session_take_over(*, session: Session, user: Any, at: datetime, reason: str)
         session,
         SessionStatus.ACTIVE,
         actor=user,
-        kind="taken_over",
+        kind=EventKind.TAKEN_OVER,
         at=at,
         data={"from_operator": session.operator_id, "reason": reason},
         operator=user,
@@ -396,7 +397,7 @@ def session_end(*, session_id: int, user: Any, outcome: str) -> Session:
         session,
         SessionStatus.ENDED,
         actor=user,
-        kind="ended",
+        kind=EventKind.ENDED,
         at=now,
         data={"outcome": outcome},
         outcome=outcome,
@@ -435,5 +436,5 @@ def session_phone_reveal(*, session_id: int, user: Any, reason: str = "") -> str
     PersonalDataAccess.objects.create(
         user=user, session=session, field="client_phone", reason=reason[:200], at=now
     )
-    _event(session, "phone_revealed", at=now, actor=user, data={"reason": reason[:200]})
+    _event(session, EventKind.PHONE_REVEALED, at=now, actor=user, data={"reason": reason[:200]})
     return session.client_phone

@@ -73,9 +73,7 @@ def timers_sweep(*, now: datetime | None = None) -> dict[str, int]:
     due = CheckIn.objects.filter(status__in=CHECKIN_WAITING, due_at__lte=now).order_by("due_at")
     each_due(
         list(due.values_list("pk", flat=True)[:BATCH]),
-        lambda pk: (
-            checkins.checkin_due(checkin_id=pk, now=now) not in ("moved_on", "not_due", "held")
-        ),
+        lambda pk: checkins.checkin_due(checkin_id=pk, now=now) not in checkins.IDLE,
         counts,
         "checkins",
     )
