@@ -404,7 +404,7 @@ def escalation_close(*, escalation_id: int, user: Any, outcome: str) -> Escalati
     now = timezone.now()
     with transaction.atomic():
         escalation = Escalation.objects.select_related("session").get(pk=escalation_id)
-        session_services.session_of_owner(session_id=escalation.session_id, user=user, lock=True)
+        session_services.session_for_action(session_id=escalation.session_id, user=user, lock=True)
         if outcome == EscalationOutcome.EMS_SENT:
             # EMS first, then the contact: told before the steps still planned are cancelled.
             contact_step_hurry(session_id=escalation.session_id, now=now)

@@ -45,7 +45,7 @@ def close(request: HttpRequest, session_id: int, data: dict[str, Any]) -> dict[s
 def dispatch_task(request: HttpRequest, session_id: int, data: dict[str, Any]) -> dict[str, Any]:
     """The location and what EMS must know. Reading it is recorded, like every personal read."""
     found = _escalation(session_id, data)
-    session = session_services.session_of_owner(session_id=session_id, user=request.user)
+    session = session_services.session_for_action(session_id=session_id, user=request.user)
     user: Any = request.user
     PersonalDataAccess.objects.create(
         user=user, session=session, field="dispatch_task", at=timezone.now()
@@ -57,7 +57,7 @@ def dispatch_task(request: HttpRequest, session_id: int, data: dict[str, Any]) -
 def dispatch_call(request: HttpRequest, session_id: int, data: dict[str, Any]) -> dict[str, Any]:
     """One click: the console rings the operator and the dispatch line into one conference."""
     found = _escalation(session_id, data)
-    session_services.session_of_owner(session_id=session_id, user=request.user)
+    session_services.session_for_action(session_id=session_id, user=request.user)
     index = data.get("line", 0)
     lines = selectors.dispatch_lines(region_id=selectors.plan_in_force(found).region_id)
     if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(lines):

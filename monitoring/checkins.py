@@ -116,7 +116,7 @@ def monitoring_start(
         _("Choose a grace period from 10 seconds to 10 minutes."),
     )
     with transaction.atomic():
-        session = services.session_of_owner(session_id=session_id, user=user, lock=True)
+        session = services.session_for_action(session_id=session_id, user=user, lock=True)
         services.session_require_textable(session)
         plan = session.plan_version
         if plan is None or plan.status != PlanStatus.READY:
@@ -210,7 +210,7 @@ def monitoring_end(
 
 
 def monitoring_end_by_operator(*, session_id: int, user: Any) -> bool:
-    session = services.session_of_owner(session_id=session_id, user=user)
+    session = services.session_for_action(session_id=session_id, user=user)
     monitoring = active_monitoring(session)
     if monitoring is None:
         raise MonitoringConflict(_("Check-ins are not running for this session."))
@@ -220,7 +220,7 @@ def monitoring_end_by_operator(*, session_id: int, user: Any) -> bool:
 def monitoring_resume(*, session_id: int, user: Any) -> CheckIn:
     """After the client answered an alarm, check-ins go on at the same interval."""
     with transaction.atomic():
-        session = services.session_of_owner(session_id=session_id, user=user, lock=True)
+        session = services.session_for_action(session_id=session_id, user=user, lock=True)
         monitoring = active_monitoring(session)
         if monitoring is None:
             raise MonitoringConflict(_("Check-ins are not running for this session."))
@@ -479,7 +479,9 @@ def _client_responded(session: Session, now: datetime) -> bool:
 def session_end(*, session_id: int, user: Any, outcome: str) -> Session:
     """Ends the session, and its check-ins first; its alarms close with what the outcome says."""
     with transaction.atomic():
-        session = services.session_of_owner_or_queue(session_id=session_id, user=user, lock=True)
+        session = services.session_for_action(
+            session_id=session_id, user=user, lock=True, allow=services.OPEN
+        )
         monitoring = active_monitoring(session)
         if monitoring is not None and outcome in Outcome.values:
             monitoring_end(

@@ -31,7 +31,9 @@ def session_client_link(
 ) -> Session:
     """This session is with this client. Their number is remembered only if they agreed."""
     with transaction.atomic():
-        session = monitoring_services.session_of_owner(session_id=session_id, user=user, lock=True)
+        session = monitoring_services.session_for_action(
+            session_id=session_id, user=user, lock=True
+        )
         if session.client_id is not None and session.client_id != client.pk:
             raise ClientAlreadyLinked(_("This session already has a client code."))
         now = timezone.now()
@@ -56,7 +58,7 @@ def session_client_link(
 def session_client_from_answers(
     *, session_id: int, user: Any, answers: codes.Answers, remember_number: bool
 ) -> Session:
-    monitoring_services.session_of_owner(session_id=session_id, user=user)
+    monitoring_services.session_for_action(session_id=session_id, user=user)
     client, created = client_services.client_from_answers(answers=answers)
     return session_client_link(
         session_id=session_id,
@@ -68,7 +70,7 @@ def session_client_from_answers(
 
 
 def session_client_random(*, session_id: int, user: Any, remember_number: bool) -> Session:
-    session = monitoring_services.session_of_owner(session_id=session_id, user=user)
+    session = monitoring_services.session_for_action(session_id=session_id, user=user)
     if session.client_id is not None:
         raise ClientAlreadyLinked(_("This session already has a client code."))
     return session_client_link(
@@ -81,7 +83,7 @@ def session_client_random(*, session_id: int, user: Any, remember_number: bool) 
 
 
 def session_client_returning(*, session_id: int, user: Any, client_id: int) -> Session:
-    session = monitoring_services.session_of_owner(session_id=session_id, user=user)
+    session = monitoring_services.session_for_action(session_id=session_id, user=user)
     # Only a client who agreed to be recognised by this very number can be linked this way.
     client = Client.objects.filter(pk=client_id, phone_index=session.client_phone_index).first()
     if client is None:
@@ -104,7 +106,7 @@ class PlanRefused(Refused):
 
 def plan_read(*, session_id: int, user: Any) -> dict[str, Any]:
     """The plan panel's state. Reading a plan is reading personal data: it is recorded."""
-    session = monitoring_services.session_of_owner(session_id=session_id, user=user)
+    session = monitoring_services.session_for_action(session_id=session_id, user=user)
     PersonalDataAccess.objects.create(user=user, session=session, field="plan", at=timezone.now())
     return selectors.plan_state(session=session)
 
@@ -115,7 +117,7 @@ def _client_phone(session: Session) -> str:
 
 def plan_draft_save(*, session_id: int, user: Any, fields: plans.PlanFields) -> dict[str, Any]:
     """Keeps exactly what was typed, so a reload loses nothing. Returns what is still missing."""
-    session = monitoring_services.session_of_owner(session_id=session_id, user=user)
+    session = monitoring_services.session_for_action(session_id=session_id, user=user)
     now = timezone.now()
     PlanDraft.objects.update_or_create(
         session=session,
@@ -188,7 +190,9 @@ def plan_version_save(
     _region_check(fields)
     fields = plans.numbers_normalized(fields)
     with transaction.atomic():
-        session = monitoring_services.session_of_owner(session_id=session_id, user=user, lock=True)
+        session = monitoring_services.session_for_action(
+            session_id=session_id, user=user, lock=True
+        )
         problems = plans.problems_find(fields, client_phone=_client_phone(session))
         if ready and not problems.ready:
             message = _("The plan is not ready yet: it still needs a few things.")
@@ -208,7 +212,9 @@ def plan_version_save(
 def plan_reuse(*, session_id: int, user: Any, version_id: int) -> Session:
     """The client agreed to use their last plan again, unchanged."""
     with transaction.atomic():
-        session = monitoring_services.session_of_owner(session_id=session_id, user=user, lock=True)
+        session = monitoring_services.session_for_action(
+            session_id=session_id, user=user, lock=True
+        )
         latest = selectors.plan_latest(client_id=session.client_id)
         if latest is None or latest.pk != version_id:
             raise monitoring_services.SessionConflict(
@@ -225,7 +231,9 @@ def plan_reuse(*, session_id: int, user: Any, version_id: int) -> Session:
 def plan_confirm(*, session_id: int, user: Any, version_id: int) -> Session:
     """The operator read the plan back and the client said it is right."""
     with transaction.atomic():
-        session = monitoring_services.session_of_owner(session_id=session_id, user=user, lock=True)
+        session = monitoring_services.session_for_action(
+            session_id=session_id, user=user, lock=True
+        )
         if session.plan_version_id != version_id:
             raise monitoring_services.SessionConflict(
                 _("Only the plan in force can be confirmed. Reload the plan.")

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from monitoring import selectors, texts
 from monitoring.models import (
@@ -213,12 +214,6 @@ def _require_owner(session: Session, user: Any) -> None:
         raise PermissionDenied(_("This session belongs to another operator."))
 
 
-def _get(session_id: int, *, lock: bool = False) -> Session:
-    sessions = Session.objects.select_related("operator")
-    # FOR UPDATE cannot reach across the outer join to a session's (missing) operator.
-    return (sessions.select_for_update(of=("self",)) if lock else sessions).get(pk=session_id)
-
-
 def session_lock(session_id: int) -> None:
     """Takes the session's row lock. Everything that changes a session and its check-ins or
     alarms takes this first, so two such changes never wait on each other in a circle."""
@@ -234,16 +229,34 @@ def session_locked(session_id: int) -> Session:
     )
 
 
-def session_of_owner(*, session_id: int, user: Any, lock: bool = False) -> Session:
-    """The open session this user may work on (its operator, or a supervisor)."""
-    sessions = Session.objects.select_related("operator")
-    session = (sessions.select_for_update(of=("self",)) if lock else sessions).get(pk=session_id)
+ACTIVE_ONLY = (SessionStatus.ACTIVE,)
+OPEN = (SessionStatus.WAITING, SessionStatus.ACTIVE)
+HELD = (SessionStatus.ACTIVE, SessionStatus.ENDED)
+_NOT_NOW = {
+    SessionStatus.WAITING: _lazy("Claim this session first."),
+    SessionStatus.ACTIVE: _lazy("Another operator has already claimed this session."),
+    SessionStatus.ENDED: _lazy("This session has ended."),
+}
+
+
+def session_for_action(
+    *,
+    session_id: int,
+    user: Any,
+    lock: bool = False,
+    allow: tuple[str, ...] = ACTIVE_ONLY,
+) -> Session:
+    """The one way an action fetches its session. The user must be an operator; once someone
+    holds the session, its own operator or a supervisor; and the session must be in a status
+    the action allows."""
     _require_operator(user)
-    if session.status == SessionStatus.WAITING:
-        raise SessionConflict(_("Claim this session first."))
-    if session.status == SessionStatus.ENDED:
-        raise SessionConflict(_("This session has ended."))
-    _require_owner(session, user)
+    sessions = Session.objects.select_related("operator")
+    # FOR UPDATE cannot reach across the outer join to a session's (missing) operator.
+    session = (sessions.select_for_update(of=("self",)) if lock else sessions).get(pk=session_id)
+    if session.status not in allow:
+        raise SessionConflict(str(_NOT_NOW[SessionStatus(session.status)]))
+    if session.status != SessionStatus.WAITING:
+        _require_owner(session, user)
     return session
 
 
@@ -294,12 +307,11 @@ def session_event(
 
 
 def session_claim(*, session_id: int, user: Any) -> Session:
-    _require_operator(user)
     taken = SessionConflict(_("Another operator has already claimed this session."))
     with transaction.atomic():
-        session = _get(session_id)
-        if session.status != SessionStatus.WAITING:
-            raise taken
+        session = session_for_action(
+            session_id=session_id, user=user, allow=(SessionStatus.WAITING,)
+        )
         now = timezone.now()
         try:
             return _transition(
@@ -318,8 +330,7 @@ def session_claim(*, session_id: int, user: Any) -> Session:
 
 @transaction.atomic
 def session_release(*, session_id: int, user: Any) -> Session:
-    session = _get(session_id, lock=True)
-    _require_owner(session, user)
+    session = session_for_action(session_id=session_id, user=user, lock=True)
     if Monitoring.objects.filter(session=session, status=MonitoringStatus.ACTIVE).exists():
         # Someone must hold a monitored session: alarms go to its operator.
         raise SessionConflict(_("End check-ins or transfer the session before releasing it."))
@@ -337,8 +348,7 @@ def session_release(*, session_id: int, user: Any) -> Session:
 
 @transaction.atomic
 def session_transfer(*, session_id: int, user: Any, to_user: Any) -> Session:
-    session = _get(session_id, lock=True)
-    _require_owner(session, user)
+    session = session_for_action(session_id=session_id, user=user, lock=True)
     if not roles.is_operator(to_user):
         raise PermissionDenied(_("Sessions can only be transferred to an operator."))
     if to_user.pk == session.operator_id:
@@ -372,19 +382,9 @@ def session_take_over(*, session: Session, user: Any, at: datetime, reason: str)
     )
 
 
-def session_of_owner_or_queue(*, session_id: int, user: Any, lock: bool = False) -> Session:
-    """A session this user may end: a waiting one (any operator), or their own."""
-    session = _get(session_id, lock=lock)
-    if session.status == SessionStatus.WAITING:
-        _require_operator(user)
-    else:
-        _require_owner(session, user)
-    return session
-
-
 @transaction.atomic
 def session_end(*, session_id: int, user: Any, outcome: str) -> Session:
-    session = session_of_owner_or_queue(session_id=session_id, user=user, lock=True)
+    session = session_for_action(session_id=session_id, user=user, lock=True, allow=OPEN)
     if outcome not in Outcome.values:
         raise ValueError(_("Choose an outcome from the list."))
     now = timezone.now()
@@ -407,10 +407,7 @@ def session_end(*, session_id: int, user: Any, outcome: str) -> Session:
 
 @transaction.atomic
 def session_reply(*, session_id: int, user: Any, body: str) -> Message:
-    session = _get(session_id)
-    _require_owner(session, user)
-    if session.status != SessionStatus.ACTIVE:
-        raise SessionConflict(_("Claim this session before replying."))
+    session = session_for_action(session_id=session_id, user=user)
     body = body.strip()
     if not body:
         raise ValueError(_("Write a message first."))
@@ -430,8 +427,7 @@ def session_reply(*, session_id: int, user: Any, body: str) -> Message:
 @transaction.atomic
 def session_phone_reveal(*, session_id: int, user: Any, reason: str = "") -> str:
     """Shows the full number, and writes down that this person saw it."""
-    session = _get(session_id)
-    _require_owner(session, user)
+    session = session_for_action(session_id=session_id, user=user, allow=HELD)
     now = timezone.now()
     PersonalDataAccess.objects.create(
         user=user, session=session, field="client_phone", reason=reason[:200], at=now

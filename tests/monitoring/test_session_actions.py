@@ -107,7 +107,7 @@ def test_it_refuses_an_empty_or_overlong_reply(operator: Any, body: str) -> None
 
 
 def test_it_needs_a_claim_before_a_reply(operator: Any) -> None:
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(services.SessionConflict, match="Claim this session first"):
         services.session_reply(session_id=session_make().pk, user=operator, body="hi")
 
 
