@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from nors.lib import phones
 from nors.lib.fields import EncryptedTextField
 
 
@@ -32,8 +33,6 @@ class DispatchLine(models.Model):
         return f"{self.name} ({self.region})"
 
     def clean(self) -> None:
-        from nors.lib import phones
-
         try:
             phones.normalize(self.phone)
         except phones.InvalidPhoneNumber:
