@@ -75,7 +75,7 @@ def test_first_party_imports_inside_functions_are_only_the_app_registrations() -
         for layer in LAYERS
         for path in _files(layer)
         for module, inside in _imports(path)
-        if inside and _layer(module) is not None and not path.name == "apps.py"
+        if inside and _layer(module) is not None and path.name != "apps.py"
     ]
     assert hidden == []
 
