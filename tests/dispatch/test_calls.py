@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import time_machine
@@ -100,6 +101,14 @@ def test_a_key_press_stops_the_ladder(alarm: Escalation) -> None:
     assert response_step(alarm).status == "cancelled"
     events = SessionEvent.objects.filter(kind="client_pressed_key")
     assert events.count() == 1
+
+
+@pytest.mark.parametrize("call_id", ["²", "١٢", "", "1x", "9" * 30])
+def test_a_gather_for_a_malformed_call_is_a_400(call_id: str) -> None:
+    # "²".isdigit() is true, and int("²") raises: that was a 500.
+    path = f"/twilio/calls/gather/?{urlencode({'call': call_id})}"
+    answer = signed_post(HttpClient(), path, {"CallSid": new_sid("CA"), "Digits": "5"})
+    assert answer.status_code == 400
 
 
 @pytest.mark.parametrize(
