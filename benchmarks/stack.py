@@ -281,7 +281,7 @@ def console_env(config: StackConfig, *, console_url: str, sandbox_url: str) -> d
             "SECRET_KEY": "benchmark-only-secret-key-" + "x" * 32,
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "FIELD_ENCRYPTION_KEYS": "YmVuY2htYXJrLW9ubHktZmllbGQta2V5LTAwMDAwMDA=",
-            "BLIND_INDEX_KEY": "benchmark-only-blind-index-key",
+            "BLIND_INDEX_KEY": "benchmark-only-blind-index-key-0123",
             "DATABASE_URL": config.database_url,
             "REDIS_URL": config.redis_url,
             "CELERY_BROKER_URL": config.redis_url,

@@ -21,8 +21,14 @@ _NAMESPACE = f"nors-test-{os.getpid()}" if TESTING else "nors"
 DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / "var")))
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
+# It signs sessions and password-reset links: a short key can be guessed offline from one
+# signed cookie. 50 is what Django's get_random_secret_key() makes and its deploy check asks for.
 SECRET_KEY = config.secret(
-    env, "SECRET_KEY", debug=DEBUG, dev_default="dev-only-insecure-secret-key-change-me-0123456789"
+    env,
+    "SECRET_KEY",
+    debug=DEBUG,
+    dev_default="dev-only-insecure-secret-key-change-me-0123456789",
+    min_length=50,
 )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -162,12 +168,20 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # Twilio. With nothing set, the console talks to the local Twilio sandbox.
-PUBLIC_BASE_URL = config.http_origin(env, "PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
-TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="AC" + "0" * 32)
+# In production none of these may fall back: a local PUBLIC_BASE_URL fails every webhook's
+# signature (403, and Twilio drops the text), and the sandbox's SID and number send nothing.
+PUBLIC_BASE_URL = config.http_origin(
+    env, "PUBLIC_BASE_URL", default="http://127.0.0.1:8000", required=not DEBUG
+)
+TWILIO_ACCOUNT_SID = config.account_sid(
+    env, "TWILIO_ACCOUNT_SID", default="AC" + "0" * 32, required=not DEBUG
+)
 TWILIO_AUTH_TOKEN = config.secret(
     env, "TWILIO_AUTH_TOKEN", debug=DEBUG, dev_default="sandbox-auth-token"
 )
-TWILIO_PHONE_NUMBER = config.phone_number(env, "TWILIO_PHONE_NUMBER", default="+18005550100")
+TWILIO_PHONE_NUMBER = config.phone_number(
+    env, "TWILIO_PHONE_NUMBER", default="+18005550100", required=not DEBUG
+)
 TWILIO_API_BASE_URL = config.http_origin(
     env,
     "TWILIO_API_BASE_URL",
@@ -186,8 +200,14 @@ FIELD_ENCRYPTION_KEYS = config.key_list(
     debug=DEBUG,
     dev_default=["ZGV2LW9ubHktaW5zZWN1cmUtZmllbGQta2V5LTAwMDA="],
 )
+# Phone numbers are few enough to try them all: with a guessable key the index gives every
+# number back. 32 characters, at least the HMAC-SHA256 output length RFC 2104 asks of a key.
 BLIND_INDEX_KEY = config.secret(
-    env, "BLIND_INDEX_KEY", debug=DEBUG, dev_default="dev-only-insecure-blind-index-key"
+    env,
+    "BLIND_INDEX_KEY",
+    debug=DEBUG,
+    dev_default="dev-only-insecure-blind-index-key",
+    min_length=32,
 )
 DEFAULT_PHONE_REGION = env.str("DEFAULT_PHONE_REGION", default="CA")
 
