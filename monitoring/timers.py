@@ -13,7 +13,16 @@ from datetime import datetime
 from django.utils import timezone
 
 from dispatch import escalation
-from dispatch.models import EscalationStatus, EscalationStep, StepStatus
+from dispatch.models import (
+    CallStatus,
+    EscalationStatus,
+    EscalationStep,
+    OutboundCall,
+    OutboundSMS,
+    OutboundStatus,
+    StepStatus,
+)
+from dispatch.tasks import escalation_step_due, place_outbound_call, send_outbound_sms
 from monitoring import checkins
 from monitoring.models import (
     CHECKIN_WAITING,
@@ -23,6 +32,7 @@ from monitoring.models import (
     MonitoringEnd,
     TimerHeartbeat,
 )
+from nors.lib import tasks
 
 log = logging.getLogger(__name__)
 
@@ -90,3 +100,30 @@ def timers_sweep(*, now: datetime | None = None) -> dict[str, int]:
 def heartbeat_last() -> datetime | None:
     beat = TimerHeartbeat.objects.filter(name=HEARTBEAT).first()
     return beat.last_run_at if beat else None
+
+
+def timers_rearm() -> dict[str, int]:
+    """A worker has just started: the countdown tasks and sends that a killed worker held may be
+    gone with it, so every one is queued again from the database, due or not. The sweeper would
+    find each only once it is due, up to a sweep late, and a lost send later still."""
+    # Imported here: the tasks module imports this one.
+    from monitoring.tasks import checkin_due
+
+    timers = [
+        (checkin_due, CheckIn.objects.filter(status__in=CHECKIN_WAITING)),
+        (escalation_step_due, EscalationStep.objects.filter(status=StepStatus.PENDING)),
+    ]
+    counts = {"checkins": 0, "steps": 0, "texts": 0, "calls": 0}
+    for key, (task, rows) in zip(("checkins", "steps"), timers, strict=True):
+        for pk, due_at in rows.values_list("pk", "due_at"):
+            tasks.task_queue(task, pk, eta=due_at)
+            counts[key] += 1
+    sends = [
+        (send_outbound_sms, OutboundSMS.objects.filter(status=OutboundStatus.QUEUED)),
+        (place_outbound_call, OutboundCall.objects.filter(status=CallStatus.QUEUED)),
+    ]
+    for key, (task, rows) in zip(("texts", "calls"), sends, strict=True):
+        for pk, next_attempt_at in rows.values_list("pk", "next_attempt_at"):
+            tasks.task_queue(task, pk, eta=next_attempt_at)
+            counts[key] += 1
+    return counts
