@@ -16,6 +16,10 @@ On the real stack (PostgreSQL, Redis, daphne, a Celery worker and beat, the Twil
    that window, and alarms whose grace period ended in it. With --chaos, the worker is killed
    (SIGKILL, with its pool) and the stack's own Redis restarted empty during the window.
 
+With --embedded the stack is the README's "Try it" console instead (SQLite, the on-disk broker,
+one daphne, no Redis): alarms then reach the dashboard only on its resync, so the ladder is timed
+at the sandbox (re-prompt, check call, the contact's text and call), as it is in every run.
+
 Lateness runs from a check-in's due time to its prompt reaching the sandbox; alarm latency
 from the end of the grace period to the alarm event at the websocket. A check-in is missed
 when its prompt (or the miss at its deadline, or the alarm) is not there within a sweeper
@@ -605,7 +609,8 @@ class Chaos:
     async def run(self, stack: Stack, at: datetime) -> None:
         await asyncio.sleep((at - utcnow()).total_seconds())
         self.killed_at = utcnow()
-        say("chaos: SIGKILL the worker and its pool; Redis restarts empty; a new worker starts")
+        redis = "" if self.embedded else "; Redis restarts empty"
+        say(f"chaos: SIGKILL the worker and its pool{redis}; a new worker starts")
         await asyncio.to_thread(worker_kill, stack)
         if not self.embedded:  # the on-disk broker has no server to lose
             await asyncio.to_thread(redis_restart, stack)
