@@ -118,15 +118,27 @@ if CELERY_BROKER_URL == "filesystem://":
     _broker_dir = DATA_DIR / "celery-broker"
     for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    # kombu's filesystem transport, writing each message whole (see nors/lib/broker.py).
+    CELERY_BROKER_TRANSPORT = "nors.lib.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        # kombu looks in the folder once a second by default, and with both pool processes busy
+        # it waits a whole poll before taking the next task: each hop of the ladder (the
+        # deadline, the re-prompt and call, the contact) waited up to a second, two tasks at a
+        # time. A look costs a directory listing, so twenty a second is nothing.
+        "polling_interval": 0.05,
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A worker killed with SIGKILL takes its countdown tasks with it: the on-disk broker handed them
+# over for good, and Redis gives them back only after the visibility timeout. So a worker that
+# starts queues these at once: every timer armed again from the database, and every waiting
+# send queued again (nothing is done twice: each move is a compare-and-set).
+WORKER_START_TASKS = ["monitoring.tasks.timers_rearm"]
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default=_NAMESPACE)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
