@@ -423,12 +423,16 @@ def session_reply(*, session_id: int, user: Any, body: str) -> Message:
 
 @transaction.atomic
 def session_phone_reveal(*, session_id: int, user: Any, reason: str = "") -> str:
-    """Shows the full number, and writes down that this person saw it."""
+    """Shows the full number, and writes down that this person saw it, and why."""
     session = _get(session_id)
     _require_owner(session, user)
+    reason = reason.strip()[:200]
+    if not reason:
+        raise ValueError(_("Say why you need the full number: the reason is recorded."))
     now = timezone.now()
-    PersonalDataAccess.objects.create(
-        user=user, session=session, field="client_phone", reason=reason[:200], at=now
+    access = PersonalDataAccess.objects.create(
+        user=user, session=session, field="client_phone", reason=reason, at=now
     )
-    _event(session, "phone_revealed", at=now, actor=user, data={"reason": reason[:200]})
+    # The reason stays in the encrypted access row; the event only points to it.
+    _event(session, "phone_revealed", at=now, actor=user, data={"access": access.pk})
     return session.client_phone
