@@ -6,15 +6,35 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.contrib.auth import get_user_model
+from django.utils.crypto import constant_time_compare
 
 from monitoring import selectors
 from monitoring.models import Session
 from nors.lib import realtime, roles
 
+# The account was deactivated, lost the operator role or changed its password.
+CLOSE_NOT_ALLOWED = 4403
+
 
 @database_sync_to_async
-def _may_use_console(user: Any) -> bool:
-    return roles.is_operator(user)
+def _auth_hash(user: Any) -> str | None:
+    """The session auth hash of a user who may use the console, else None."""
+    if not user.is_authenticated or not user.is_active or not roles.is_operator(user):
+        return None
+    return str(user.get_session_auth_hash())
+
+
+@database_sync_to_async
+def _still_allowed(user_id: int, auth_hash: str) -> bool:
+    """Reads the account again: a socket outlives the request that checked it at connect."""
+    user = get_user_model().objects.filter(pk=user_id).first()
+    return (
+        user is not None
+        and user.is_active
+        and roles.is_operator(user)
+        and constant_time_compare(user.get_session_auth_hash(), auth_hash)
+    )
 
 
 @database_sync_to_async
@@ -39,15 +59,27 @@ def _conversation(user: Any, session_id: int) -> dict[str, Any] | None:
 class DashboardConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.user = self.scope.get("user")
-        if self.user is None or not await _may_use_console(self.user):
-            await self.close(code=4403)
+        auth_hash = None if self.user is None else await _auth_hash(self.user)
+        if auth_hash is None:
+            await self.close(code=CLOSE_NOT_ALLOWED)
             return
+        self.auth_hash = auth_hash
         self.open_session: int | None = None
         self.groups_joined: set[str] = set()
         await self.accept()
         await self._join(realtime.DASHBOARD_GROUP)
         await self._join(realtime.user_group(self.user.pk))
-        await self.send_json(await _snapshot(self.user))
+        await self._send_snapshot()
+
+    async def _allowed(self) -> bool:
+        if await _still_allowed(self.user.pk, self.auth_hash):
+            return True
+        await self.close(code=CLOSE_NOT_ALLOWED)
+        return False
+
+    async def _send_snapshot(self) -> None:
+        if await self._allowed():
+            await self.send_json(await _snapshot(self.user))
 
     async def _join(self, group: str) -> None:
         await self.channel_layer.group_add(group, self.channel_name)
@@ -66,13 +98,15 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
             return
         action = content.get("action")
         if action == "resync":
-            await self.send_json(await _snapshot(self.user))
+            await self._send_snapshot()
             if self.open_session is not None:
                 await self._open(self.open_session)
         elif action == "open":
             await self._open(content.get("session"))
 
     async def _open(self, session_id: Any) -> None:
+        if not await self._allowed():
+            return
         if not isinstance(session_id, int):
             await self.send_json({"type": "error", "error": "bad_session"})
             return
@@ -106,6 +140,9 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
 
     async def dashboard_events(self, event: dict[str, Any]) -> None:
         for payload in event["payloads"]:
+            if payload.get("type") == realtime.CLOSE_EVENT:
+                await self.close(code=CLOSE_NOT_ALLOWED)
+                return
             # A claim or transfer can take a conversation out of this operator's sight.
             if self._concerns_open_session(payload) and not await self._still_visible():
                 await self._leave(realtime.session_group(self.open_session))  # type: ignore[arg-type]

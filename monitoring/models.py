@@ -204,7 +204,8 @@ class PersonalDataAccess(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     session = models.ForeignKey(Session, null=True, on_delete=models.PROTECT)
     field = models.CharField(_("field"), max_length=40)
-    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    # Why they looked can name the person or the place: encrypted like the number itself.
+    reason = EncryptedTextField(_("reason"))
     at = models.DateTimeField(_("at"))
 
     class Meta:

@@ -426,11 +426,15 @@ def session_reply(*, session_id: int, user: Any, body: str) -> Message:
 
 @transaction.atomic
 def session_phone_reveal(*, session_id: int, user: Any, reason: str = "") -> str:
-    """Shows the full number, and writes down that this person saw it."""
+    """Shows the full number, and writes down that this person saw it, and why."""
     session = session_for_action(session_id=session_id, user=user, allow=HELD)
+    reason = reason.strip()[:200]
+    if not reason:
+        raise ValueError(_("Say why you need the full number: the reason is recorded."))
     now = timezone.now()
-    PersonalDataAccess.objects.create(
-        user=user, session=session, field="client_phone", reason=reason[:200], at=now
+    access = PersonalDataAccess.objects.create(
+        user=user, session=session, field="client_phone", reason=reason, at=now
     )
-    _event(session, EventKind.PHONE_REVEALED, at=now, actor=user, data={"reason": reason[:200]})
+    # The reason stays in the encrypted access row; the event only points to it.
+    _event(session, EventKind.PHONE_REVEALED, at=now, actor=user, data={"access": access.pk})
     return session.client_phone

@@ -3,17 +3,33 @@
 One daphne process is one Python interpreter, so it uses one core. Forking N of them onto the
 same socket lets the kernel spread connections across them; websockets still meet through the
 Redis channel layer.
+
+A child that dies is started again on its own, so one crash drops only the dashboards it held,
+not all of them. A child that keeps dying at start-up (bad settings, database down) is retried
+with a growing wait, then the whole server stops with a message rather than spin.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
 
-from nors.lib.processes import supervise
+from nors.lib.processes import Children, stop_all
+
+# A child that lived less than this died at start-up, not in service.
+STARTUP_SECONDS = 10.0
+# Start-up deaths in a row before the server gives up.
+MAX_STARTUP_FAILURES = 5
+FIRST_BACKOFF_SECONDS = 0.5
+MAX_BACKOFF_SECONDS = 30.0
+POLL_SECONDS = 0.2
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -65,15 +81,84 @@ def main(argv: list[str] | None = None) -> int:
     if args.proxy_headers:
         command.append("--proxy-headers")
     command.append("nors.asgi:application")
-    children = {
-        f"daphne-{n}": subprocess.Popen(command, pass_fds=(sock.fileno(),))  # noqa: S603
-        for n in range(args.workers)
-    }
-    failed = supervise(children)
-    if failed:
-        print(f"nors.serve: {failed} exited; stopped the others", file=sys.stderr)
-        return 1
-    return 0
+    return _Supervisor(command, sock.fileno()).run(args.workers)
+
+
+@dataclass
+class _Child:
+    process: subprocess.Popen[bytes] | None = None
+    started: float = 0.0
+    startup_failures: int = 0
+    restart_at: float = 0.0
+
+
+@dataclass
+class _Supervisor:
+    command: list[str]
+    fd: int
+    children: dict[str, _Child] = field(default_factory=dict)
+    stopping: bool = False
+
+    def run(self, workers: int) -> int:
+        signal.signal(signal.SIGINT, self._stop)
+        signal.signal(signal.SIGTERM, self._stop)
+        for n in range(workers):
+            self.children[f"daphne-{n}"] = child = _Child()
+            self._start(child)
+        try:
+            return self._watch()
+        finally:
+            stop_all(self._running())
+
+    def _stop(self, signum: int, frame: Any) -> None:
+        self.stopping = True
+
+    def _start(self, child: _Child) -> None:
+        child.process = subprocess.Popen(self.command, pass_fds=(self.fd,))  # noqa: S603
+        child.started = time.monotonic()
+
+    def _running(self) -> Children:
+        return {
+            name: child.process
+            for name, child in self.children.items()
+            if child.process is not None and child.process.poll() is None
+        }
+
+    def _watch(self) -> int:
+        while not self.stopping:
+            time.sleep(POLL_SECONDS)
+            now = time.monotonic()
+            for name, child in self.children.items():
+                dead = child.process is not None and child.process.poll() is not None
+                if dead and not self._reap(name, child, now):
+                    return 1
+                if child.process is None and now >= child.restart_at and not self.stopping:
+                    self._start(child)
+        return 0
+
+    def _reap(self, name: str, child: _Child, now: float) -> bool:
+        """Schedules the dead child's replacement; False once it keeps dying at start-up."""
+        code = child.process.returncode if child.process is not None else None
+        child.process = None
+        if now - child.started < STARTUP_SECONDS:
+            child.startup_failures += 1
+        else:
+            child.startup_failures = 0
+        if child.startup_failures >= MAX_STARTUP_FAILURES:
+            print(
+                f"nors.serve: {name} died at start-up {child.startup_failures} times in a row "
+                f"(last exit code {code}); stopping. Its output above says why.",
+                file=sys.stderr,
+            )
+            return False
+        wait = min(FIRST_BACKOFF_SECONDS * 2**child.startup_failures, MAX_BACKOFF_SECONDS)
+        if child.startup_failures == 0:
+            wait = 0.0
+        child.restart_at = now + wait
+        print(
+            f"nors.serve: {name} exited (code {code}); restarting in {wait:.1f}s", file=sys.stderr
+        )
+        return True
 
 
 if __name__ == "__main__":

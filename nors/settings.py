@@ -260,6 +260,10 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Masks phone numbers in every record, whatever the code that logged it forgot.
+    "filters": {"phone_numbers": {"()": "nors.lib.redact.PhoneNumberFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["phone_numbers"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }

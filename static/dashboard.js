@@ -1187,6 +1187,12 @@ function revealPhone(event) {
   const id = state.open && state.open.id;
   if (!id) return;
   const reason = $("phone-reason").value.trim();
+  if (!reason) {
+    // Spaces pass the required attribute; the server refuses them too.
+    setActionMessage(gettext("Say why you need the full number: the reason is recorded."), "error");
+    $("phone-reason").focus();
+    return;
+  }
   withBusy(async () => {
     const result = await post(id, "phone", { reason });
     if (!state.open || state.open.id !== id) return;

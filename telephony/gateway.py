@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -12,6 +11,8 @@ from django.conf import settings
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+
+from nors.lib import redact
 
 TWILIO_ORIGIN = "https://api.twilio.com"
 
@@ -35,10 +36,6 @@ class SendResult:
     status: str
 
 
-# Twilio's error messages quote the number they refused.
-_NUMBER_LIKE = re.compile(r"\+?\d[\d\s().-]{5,}\d")
-
-
 class SendError(Exception):
     def __init__(self, message: str, *, code: str = "", temporary: bool) -> None:
         super().__init__(message)
@@ -48,7 +45,7 @@ class SendError(Exception):
     @property
     def masked_message(self) -> str:
         """The message with anything like a phone number masked: safe to store and show."""
-        return _NUMBER_LIKE.sub("•••", str(self))
+        return redact.phone_numbers_mask(str(self))
 
 
 @lru_cache(maxsize=4)

@@ -35,6 +35,9 @@ def user_group(user_id: int) -> str:
     return f"user-{user_id}"
 
 
+CLOSE_EVENT = "close"
+
+
 def _message(payloads: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": EVENT_TYPE, "payloads": payloads}
 
@@ -102,3 +105,8 @@ def publish(group: str, payload: dict[str, Any]) -> None:
     """Send after the transaction commits, so no dashboard sees what might roll back."""
     send = _publisher.put if _uses_redis() else _send_inline
     transaction.on_commit(lambda: send(group, payload))
+
+
+def user_sockets_close(user_id: int) -> None:
+    """Tells every dashboard this user has open to close: the account can no longer use them."""
+    publish(user_group(user_id), {"type": CLOSE_EVENT})

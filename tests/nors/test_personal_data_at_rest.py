@@ -43,6 +43,8 @@ SECRETS = [
     "Takes methadone, 80 mg",
     "Her roommate Kim",
     "Shut the dog in the bedroom",
+    # Why the operator needed the full number.
+    "Calling her back at Ghislaine's flat",
 ]
 CONTACT = Contact(
     name="Ghislaine Tremblay", phone="514-555-0188", relationship="stepmother", agreed=True
@@ -72,6 +74,7 @@ def _conversation(operator: Any) -> Session:
     plan_services.plan_draft_save(session_id=session.pk, user=operator, fields=plan)
     plan_services.plan_version_save(session_id=session.pk, user=operator, fields=plan, ready=True)
     plan_services.plan_draft_save(session_id=session.pk, user=operator, fields=plan)
+    services.session_phone_reveal(session_id=session.pk, user=operator, reason=SECRETS[-1])
     return session
 
 
