@@ -67,7 +67,7 @@ def plan_in_force(escalation: Escalation) -> PlanVersion:
 
 # -- the dispatch call's two legs, as the operator's screen shows them ---------------------------
 
-LEGS = {Purpose.DISPATCH_OPERATOR: "operator", Purpose.DISPATCH_LINE: "dispatch"}
+LEGS: dict[str, str] = {Purpose.DISPATCH_OPERATOR: "operator", Purpose.DISPATCH_LINE: "dispatch"}
 _NOT_YET = (CallStatus.QUEUED, CallStatus.SENDING, CallStatus.INITIATED)
 _NOBODY = (CallStatus.NO_ANSWER, CallStatus.BUSY)
 _BROKEN = (CallStatus.FAILED, CallStatus.UNCONFIRMED)

@@ -816,8 +816,8 @@ function callDispatch(alarm, line) {
     const result = await postJson(url(alarm, "call"), { escalation: alarm.id, line });
     if (!alarms.has(alarm.id)) return;
     if (result.ok) {
-      const text = gettext("Your phone rings, then the dispatch line joins you on the same call.");
-      setUi(alarm.id, { call: text, callKind: "info" });
+      // The legs' list says it from here on: "Calling your phone", then what Twilio reports.
+      setUi(alarm.id, { call: "", callKind: "info" });
       const known = alarms.get(alarm.id);
       if (!(known.call && known.call.live)) callMoved(dispatchCall.placing(known));
     } else {
