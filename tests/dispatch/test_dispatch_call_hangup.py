@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.test import Client as HttpClient
+from django.utils import translation
 
 from dispatch import selectors
 from dispatch.handlers import session_alarms
@@ -136,3 +137,10 @@ def test_nobody_else_may_hang_up(calling: Escalation, who: str, request: Any) ->
 def test_a_visitor_who_is_not_logged_in_is_told_to_log_in(calling: Escalation) -> None:
     assert hang_up(None, calling).status_code == 401
     assert {row.status for row in legs(calling).values()} == {CallStatus.QUEUED}
+
+
+def test_the_legs_are_labelled_in_french_too() -> None:
+    with translation.override("fr"):
+        assert selectors.leg_label("dispatch", CallStatus.RINGING) == "La répartition sonne"
+        assert selectors.leg_label("operator", CallStatus.IN_PROGRESS) == "Vous êtes en ligne"
+        assert selectors.leg_label("operator", CallStatus.COMPLETED) == "Appel terminé"
