@@ -89,6 +89,9 @@ class StackConfig:
     # A redis-server of the stack's own (on a free port, nothing saved) instead of redis_url,
     # so chaos can restart it empty without touching a Redis that others share.
     own_redis: bool = False
+    # The README's "Try it" console instead: SQLite and the on-disk broker in a fresh DATA_DIR,
+    # no Redis, one daphne process (the in-memory channel layer lives in one process).
+    embedded: bool = False
     # Settings a scenario needs on top of console_env's, such as the timer periods.
     extra_env: Mapping[str, str] = field(default_factory=dict)
     log_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="nors-bench-")))
@@ -256,7 +259,8 @@ def migrate(env: dict[str, str], log_dir: Path) -> None:
     log_path = log_dir / "migrate.log"
     with open(log_path, "wb") as log:
         done = subprocess.run(
-            [PYTHON, "manage.py", "migrate", "--noinput"],
+            # The system checks are the test suite's to run, not a reason to measure nothing.
+            [PYTHON, "manage.py", "migrate", "--noinput", "--skip-checks"],
             env=env,
             cwd=ROOT,
             stdout=log,
@@ -281,7 +285,7 @@ def console_env(config: StackConfig, *, console_url: str, sandbox_url: str) -> d
             "SECRET_KEY": "benchmark-only-secret-key-" + "x" * 32,
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "FIELD_ENCRYPTION_KEYS": "YmVuY2htYXJrLW9ubHktZmllbGQta2V5LTAwMDAwMDA=",
-            "BLIND_INDEX_KEY": "benchmark-only-blind-index-key",
+            "BLIND_INDEX_KEY": "benchmark-only-blind-index-key-0123",
             "DATABASE_URL": config.database_url,
             "REDIS_URL": config.redis_url,
             "CELERY_BROKER_URL": config.redis_url,
@@ -296,7 +300,19 @@ def console_env(config: StackConfig, *, console_url: str, sandbox_url: str) -> d
             **config.extra_env,
         }
     )
+    if config.embedded:
+        for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CHANNELS_PREFIX"):
+            env.pop(name, None)
+        env["DATA_DIR"] = str(embedded_dir(config))
     return env
+
+
+def embedded_dir(config: StackConfig) -> Path:
+    return config.log_dir / "data"
+
+
+def embedded_database_url(config: StackConfig) -> str:
+    return f"sqlite:///{embedded_dir(config) / 'nors.sqlite3'}"
 
 
 def _start_daphne(procs: Processes, env: dict[str, str], port: int, workers: int) -> None:
@@ -394,7 +410,7 @@ def worker_start(stack: Stack, name: str = "worker") -> None:
 def redis_restart(stack: Stack) -> None:
     """Kills the stack's own Redis and starts it again, empty, on the same port."""
     procs, config = _parts(stack)
-    if not config.own_redis:
+    if config.embedded or not config.own_redis:
         raise StackError("only a stack with own_redis may restart Redis")
     procs.kill("redis")
     _start_redis(procs, urlsplit(config.redis_url).port or 6379)
@@ -410,13 +426,19 @@ def console_stack(config: StackConfig) -> Iterator[Stack]:
     sandbox_url = f"http://127.0.0.1:{sandbox_port}"
     env = console_env(config, console_url=console_url, sandbox_url=sandbox_url)
     say(f"logs in {config.log_dir}")
-    database_recreate(config)
+    if config.embedded:
+        embedded_dir(config).mkdir(parents=True, exist_ok=True)
+        reader = embedded_database_url(config)
+    else:
+        database_recreate(config)
+        reader = reader_url(config)
     procs = Processes(config.log_dir)
     try:
-        if config.own_redis:
+        if config.own_redis and not config.embedded:
             _start_redis(procs, urlsplit(config.redis_url).port or 6379)
-        queue_purge(config.redis_url, config.queue)
-        channels_purge(config.redis_url, config.channels_prefix)
+        if not config.embedded:
+            queue_purge(config.redis_url, config.queue)
+            channels_purge(config.redis_url, config.channels_prefix)
         say("migrating the benchmark database")
         migrate(env, config.log_dir)
         _start_daphne(procs, env, console_port, config.web_workers)
@@ -427,7 +449,7 @@ def console_stack(config: StackConfig) -> Iterator[Stack]:
         if config.beat:
             _start_beat(procs, env, config.log_dir)
         sandbox = sandbox_url if config.sandbox else None
-        stack = Stack(console_url, sandbox, env, config.log_dir, reader_url(config))
+        stack = Stack(console_url, sandbox, env, config.log_dir, reader)
         yield replace(stack, processes=procs, config=config)
     finally:
         procs.stop_all()

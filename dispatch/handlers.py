@@ -30,7 +30,7 @@ from monitoring.hooks import Hook, hooks
 from monitoring.models import CheckIn, EventKind, Outcome, Session, SessionEvent
 from monitoring.selectors import clock_text
 from monitoring.timers import BATCH, each_due
-from nors.lib import realtime
+from nors.lib import realtime, tasks
 from telephony.handlers import Event, register
 from telephony.models import OutboundCall, OutboundSMS, Purpose
 
@@ -156,6 +156,15 @@ def steps_due(*, now: datetime) -> dict[str, int]:
         "steps",
     )
     return counts
+
+
+@hooks.register(Hook.REARM)
+def steps_rearm() -> dict[str, int]:
+    pending = EscalationStep.objects.filter(status=StepStatus.PENDING)
+    rows = list(pending.values_list("pk", "due_at"))
+    for pk, due_at in rows:
+        tasks.task_queue(escalation.STEP_DUE_TASK, pk, eta=due_at)
+    return {"steps": len(rows)}
 
 
 @hooks.register(Hook.SNAPSHOT)

@@ -22,6 +22,8 @@ class Hook(StrEnum):
     END_TIME_HELD = "end_time_held"
     # (now) -> dict of counts: more work for the timer sweep, under its heartbeat.
     SWEEP = "sweep"
+    # () -> dict of counts: a worker started; queue again every timer the app keeps.
+    REARM = "rearm"
     # (user) -> dict: more of the dashboard's snapshot.
     SNAPSHOT = "snapshot"
     # (session) -> dict: more of a session's monitoring state on the dashboard.

@@ -25,6 +25,7 @@ LABELS = {
     "client_id": _lazy("Client"),
     "version": _lazy("Plan version"),
     "remember_number": _lazy("Remember the number"),
+    "ready": _lazy("Plan ready"),
 }
 
 

@@ -13,3 +13,8 @@ def checkin_due(checkin_id: int) -> str:
 @shared_task(name="monitoring.tasks.sweep_timers")
 def sweep_timers() -> dict[str, int]:
     return timers.timers_sweep()
+
+
+@shared_task(name="monitoring.tasks.timers_rearm")
+def timers_rearm() -> dict[str, int]:
+    return timers.timers_rearm()

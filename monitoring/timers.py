@@ -23,6 +23,8 @@ from monitoring.models import (
     MonitoringEnd,
     TimerHeartbeat,
 )
+from nors.lib import tasks
+from telephony import outbox
 
 log = logging.getLogger(__name__)
 
@@ -84,4 +86,21 @@ def timers_sweep(*, now: datetime | None = None) -> dict[str, int]:
     TimerHeartbeat.objects.update_or_create(
         name=HEARTBEAT, defaults={"last_run_at": timezone.now(), "last_counts": counts}
     )
+    return counts
+
+
+def timers_rearm() -> dict[str, int]:
+    """A worker has just started: the countdown tasks and sends that a killed worker held may be
+    gone with it, so every one is queued again from the database, due or not. The sweeper would
+    find each only once it is due, up to a sweep late, and a lost send later still. Every task
+    acts only on a row that has not moved on, so a copy is harmless."""
+    counts = {"checkins": 0}
+    waiting = CheckIn.objects.filter(status__in=CHECKIN_WAITING)
+    for pk, due_at in waiting.values_list("pk", "due_at"):
+        tasks.task_queue(checkins.CHECKIN_DUE_TASK, pk, eta=due_at)
+        counts["checkins"] += 1
+    counts |= outbox.outbox_rearm()
+    # The ladder's steps, and whatever else the apps above keep on timers.
+    for more in hooks.notify(Hook.REARM):
+        counts |= more
     return counts

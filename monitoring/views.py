@@ -108,12 +108,19 @@ def _monitoring(session_id: int) -> dict[str, Any]:
     return {"session": selectors.session_summary(session), **selectors.monitoring_state(session)}
 
 
+# The longest end the form offers (12 hours). Unbounded, a huge number of minutes overflows
+# the conversion to seconds or the datetime it is added to.
+MAX_MINUTES = 720
+
+
 def _minutes(data: dict[str, Any], name: str) -> int | None:
     value = data.get(name)
     if value in (None, ""):
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(_("Give the time in minutes."))
+    if not -MAX_MINUTES <= value <= MAX_MINUTES:
+        raise ValueError(_("Give a time of at most %(most)s minutes.") % {"most": MAX_MINUTES})
     return round(value * 60)
 
 

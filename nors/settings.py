@@ -21,8 +21,14 @@ _NAMESPACE = f"nors-test-{os.getpid()}" if TESTING else "nors"
 DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / "var")))
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
+# It signs sessions and password-reset links: a short key can be guessed offline from one
+# signed cookie. 50 is what Django's get_random_secret_key() makes and its deploy check asks for.
 SECRET_KEY = config.secret(
-    env, "SECRET_KEY", debug=DEBUG, dev_default="dev-only-insecure-secret-key-change-me-0123456789"
+    env,
+    "SECRET_KEY",
+    debug=DEBUG,
+    dev_default="dev-only-insecure-secret-key-change-me-0123456789",
+    min_length=50,
 )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -112,15 +118,27 @@ if CELERY_BROKER_URL == "filesystem://":
     _broker_dir = DATA_DIR / "celery-broker"
     for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    # kombu's filesystem transport, writing each message whole (see nors/lib/broker.py).
+    CELERY_BROKER_TRANSPORT = "nors.lib.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        # kombu looks in the folder once a second by default, and with both pool processes busy
+        # it waits a whole poll before taking the next task: each hop of the ladder (the
+        # deadline, the re-prompt and call, the contact) waited up to a second, two tasks at a
+        # time. A look costs a directory listing, so twenty a second is nothing.
+        "polling_interval": 0.05,
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A worker killed with SIGKILL takes its countdown tasks with it: the on-disk broker handed them
+# over for good, and Redis gives them back only after the visibility timeout. So a worker that
+# starts queues these at once: every timer armed again from the database, and every waiting
+# send queued again (nothing is done twice: each move is a compare-and-set).
+WORKER_START_TASKS = ["monitoring.tasks.timers_rearm"]
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default=_NAMESPACE)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -162,12 +180,20 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # Twilio. With nothing set, the console talks to the local Twilio sandbox.
-PUBLIC_BASE_URL = config.http_origin(env, "PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
-TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="AC" + "0" * 32)
+# In production none of these may fall back: a local PUBLIC_BASE_URL fails every webhook's
+# signature (403, and Twilio drops the text), and the sandbox's SID and number send nothing.
+PUBLIC_BASE_URL = config.http_origin(
+    env, "PUBLIC_BASE_URL", default="http://127.0.0.1:8000", required=not DEBUG
+)
+TWILIO_ACCOUNT_SID = config.account_sid(
+    env, "TWILIO_ACCOUNT_SID", default="AC" + "0" * 32, required=not DEBUG
+)
 TWILIO_AUTH_TOKEN = config.secret(
     env, "TWILIO_AUTH_TOKEN", debug=DEBUG, dev_default="sandbox-auth-token"
 )
-TWILIO_PHONE_NUMBER = config.phone_number(env, "TWILIO_PHONE_NUMBER", default="+18005550100")
+TWILIO_PHONE_NUMBER = config.phone_number(
+    env, "TWILIO_PHONE_NUMBER", default="+18005550100", required=not DEBUG
+)
 TWILIO_API_BASE_URL = config.http_origin(
     env,
     "TWILIO_API_BASE_URL",
@@ -186,8 +212,14 @@ FIELD_ENCRYPTION_KEYS = config.key_list(
     debug=DEBUG,
     dev_default=["ZGV2LW9ubHktaW5zZWN1cmUtZmllbGQta2V5LTAwMDA="],
 )
+# Phone numbers are few enough to try them all: with a guessable key the index gives every
+# number back. 32 characters, at least the HMAC-SHA256 output length RFC 2104 asks of a key.
 BLIND_INDEX_KEY = config.secret(
-    env, "BLIND_INDEX_KEY", debug=DEBUG, dev_default="dev-only-insecure-blind-index-key"
+    env,
+    "BLIND_INDEX_KEY",
+    debug=DEBUG,
+    dev_default="dev-only-insecure-blind-index-key",
+    min_length=32,
 )
 DEFAULT_PHONE_REGION = env.str("DEFAULT_PHONE_REGION", default="CA")
 

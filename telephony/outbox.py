@@ -346,6 +346,18 @@ def outbox_sweep(*, now: datetime | None = None) -> dict[str, int]:
     return counts
 
 
+def outbox_rearm() -> dict[str, int]:
+    """Every send still waiting, queued again for its time: a worker killed while holding its
+    task took the task with it (see `monitoring.timers.timers_rearm`)."""
+    counts = {}
+    for label, kind in (("texts", SMS), ("calls", CALL)):
+        waiting = kind.model.objects.filter(status=QUEUED).values_list("pk", "next_attempt_at")
+        for pk, at in waiting:
+            tasks.task_queue(kind.task, pk, eta=at)
+        counts[label] = len(waiting)
+    return counts
+
+
 def _requeue(kind: _SendKind, now: datetime) -> int:
     """Sending claims the row, so a second task for it is harmless."""
     due = kind.model.objects.filter(status=QUEUED, next_attempt_at__lte=now - REQUEUE_AFTER).filter(

@@ -8,9 +8,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import environ
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 
 
 def fail(name: str, problem: str) -> ImproperlyConfigured:
@@ -94,8 +96,18 @@ def redis_url(env: environ.Env, name: str, default: str = "") -> str:
     return url
 
 
-def http_origin(env: environ.Env, name: str, default: str) -> str:
-    url = env.str(name, default=default).rstrip("/")
+def _value(env: environ.Env, name: str, *, default: str, required: bool) -> str:
+    """A default stands in only where it is right: in production these name real things."""
+    value = env.str(name, default="")
+    if value:
+        return value
+    if required:
+        raise fail(name, "is required when DEBUG is off")
+    return default
+
+
+def http_origin(env: environ.Env, name: str, *, default: str, required: bool = False) -> str:
+    url = _value(env, name, default=default, required=required).rstrip("/")
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.netloc:
         raise fail(name, f"expected an http:// or https:// URL, got {url!r}")
@@ -104,29 +116,52 @@ def http_origin(env: environ.Env, name: str, default: str) -> str:
     return url
 
 
-def phone_number(env: environ.Env, name: str, default: str) -> str:
-    number = env.str(name, default=default)
+def phone_number(env: environ.Env, name: str, *, default: str, required: bool = False) -> str:
+    number = _value(env, name, default=default, required=required)
     if not E164.match(number):
         raise fail(name, f"expected an E.164 number such as +18005550100, got {number!r}")
     return number
 
 
-def secret(env: environ.Env, name: str, *, debug: bool, dev_default: str) -> str:
-    value = env.str(name, default="")
-    if value:
-        return value
+def account_sid(env: environ.Env, name: str, *, default: str, required: bool = False) -> str:
+    sid = _value(env, name, default=default, required=required)
+    if not ACCOUNT_SID.match(sid):
+        raise fail(name, "expected AC followed by 32 hexadecimal digits, as in Twilio's console")
+    return sid
+
+
+def secret(
+    env: environ.Env, name: str, *, debug: bool, dev_default: str, min_length: int = 0
+) -> str:
+    """Never echoes the value: start-up errors end up in logs."""
+    value = _value(env, name, default=dev_default, required=not debug)
     if debug:
-        return dev_default
-    raise fail(name, "is required when DEBUG is off")
+        return value
+    if len(value) < min_length:
+        raise fail(name, f"must be at least {min_length} characters long, got {len(value)}")
+    # Under five different characters (a run of one letter, say) is a placeholder, not a
+    # random string; Django's deploy check draws the same line.
+    if min_length and len(set(value)) < 5:
+        raise fail(name, "looks like a placeholder: use a long random string")
+    return value
 
 
 def key_list(env: environ.Env, name: str, *, debug: bool, dev_default: list[str]) -> list[str]:
+    """Fernet keys, each checked now: a bad one found at the first text loses that text."""
     keys = [k.strip() for k in env.str(name, default="").split(",") if k.strip()]
-    if keys:
-        return keys
-    if debug:
-        return dev_default
-    raise fail(name, "is required when DEBUG is off")
+    if not keys and not debug:
+        raise fail(name, "is required when DEBUG is off")
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key.encode())
+        except ValueError:
+            raise fail(
+                name,
+                f"key {position} of {len(keys)} is not a Fernet key (32 url-safe base64-encoded "
+                "bytes; make one with: python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())')",
+            ) from None
+    return keys or dev_default
 
 
 def seconds(env: environ.Env, name: str, *, default: float, low: float, high: float) -> float:

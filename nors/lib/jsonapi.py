@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -31,12 +32,50 @@ def error(message: str, status: int, **details: Any) -> JsonResponse:
     return JsonResponse({"ok": False, "error": message, **details}, status=status)
 
 
-def _body(request: HttpRequest) -> dict[str, Any] | None:
+# Every id is a 64-bit integer column: past it, SQLite raises OverflowError and PostgreSQL
+# DataError where Django's own range check does not reach (foreign keys, inserts).
+BIGGEST_ID = 2**63 - 1
+
+
+class _OutOfRange(ValueError):
+    pass
+
+
+def _refuse_constant(name: str) -> float:
+    # Python's json reads NaN and Infinity, which JSON itself does not have and no field takes.
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 reads as infinity
+        raise _OutOfRange(text)
+    return value
+
+
+def _integer(text: str) -> int:
+    value = int(text)
+    if not -BIGGEST_ID - 1 <= value <= BIGGEST_ID:
+        raise _OutOfRange(text)
+    return value
+
+
+def _body(request: HttpRequest) -> dict[str, Any]:
     try:
-        data = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return data if isinstance(data, dict) else None
+        data = json.loads(
+            request.body or b"{}",
+            parse_constant=_refuse_constant,
+            parse_float=_finite,
+            parse_int=_integer,
+        )
+    except _OutOfRange:
+        raise Refused(_("A number in the request is too large.")) from None
+    except (ValueError, RecursionError):
+        # RecursionError: nesting deeper than the parser's stack, a few kilobytes of brackets.
+        raise Refused(_("The request was not valid JSON.")) from None
+    if not isinstance(data, dict):
+        raise Refused(_("The request was not valid JSON."))
+    return data
 
 
 def _answer(call: Callable[[], dict[str, Any]]) -> HttpResponse:
@@ -63,12 +102,14 @@ def json_action(view: JsonView) -> Callable[..., HttpResponse]:
     def wrapper(request: HttpRequest, session_id: int) -> HttpResponse:
         if not request.user.is_authenticated:
             return error(_("Please log in again."), 401)
+        if session_id > BIGGEST_ID:
+            return error(_("That session does not exist."), 404)
         try:
             data = _body(request)
         except RequestDataTooBig:
             return error(_("That is too much text to send at once."), 413)
-        if data is None:
-            return error(_("The request was not valid JSON."), 400)
+        except Refused as exc:
+            return error(str(exc), 400)
         return _answer(lambda: view(request, session_id, data))
 
     return wrapper
@@ -82,6 +123,8 @@ def json_read(view: JsonView) -> Callable[..., HttpResponse]:
     def wrapper(request: HttpRequest, session_id: int) -> HttpResponse:
         if not request.user.is_authenticated:
             return error(_("Please log in again."), 401)
+        if session_id > BIGGEST_ID:
+            return error(_("That session does not exist."), 404)
         return _answer(lambda: view(request, session_id))
 
     return wrapper

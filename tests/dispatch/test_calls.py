@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import time_machine
@@ -105,6 +106,14 @@ def reprompt_fails(alarm: Escalation) -> None:
     sid = new_sid()
     OutboundSMS.objects.filter(pk=alarm.reprompt.pk).update(twilio_sid=sid, status="sent")
     status_callback_record(sid=sid, status="undelivered", error_code="30003")
+
+
+@pytest.mark.parametrize("call_id", ["²", "١٢", "", "1x", "9" * 30])
+def test_a_gather_for_a_malformed_call_is_a_400(call_id: str) -> None:
+    # "²".isdigit() is true, and int("²") raises: that was a 500.
+    path = f"/twilio/calls/gather/?{urlencode({'call': call_id})}"
+    answer = signed_post(HttpClient(), path, {"CallSid": new_sid("CA"), "Digits": "5"})
+    assert answer.status_code == 400
 
 
 @pytest.mark.parametrize(

@@ -147,6 +147,15 @@ def test_malformed_requests_get_a_clear_error_never_a_500(
         assert response.json()["error"]
 
 
+@pytest.mark.parametrize("ready", [None, "yes", 1])
+def test_a_ready_flag_that_is_not_true_or_false_is_a_clear_error(
+    web: HttpClient, session: Session, ready: Any
+) -> None:
+    response = post(web, url(session, "versions/"), {"fields": {}, "ready": ready})
+    assert response.status_code == 400
+    assert response.json()["error"] == "“Plan ready” must be true or false."
+
+
 def test_confirm_and_reuse_need_a_version_number(web: HttpClient, session: Session) -> None:
     for action in ("confirm/", "reuse/"):
         response = post(web, url(session, action), {"version": "latest"})

@@ -282,3 +282,12 @@ def test_a_text_that_loses_a_deadlock_is_recorded_on_the_next_attempt() -> None:
         response = signed_post(Client(), "/twilio/sms/", inbound_params("still here"))
     assert response.status_code == 200 and failures
     assert Message.objects.get(direction="in").body == "still here"
+
+
+def test_check_ins_cannot_start_for_a_sender_that_cannot_be_texted(operator: Any) -> None:
+    from monitoring import checkins, services
+    from tests.factories import session_make
+
+    session = session_make("VODAFONE", status=SessionStatus.ACTIVE, operator=operator)
+    with pytest.raises(services.SessionConflict, match="short code or a sender name"):
+        checkins.monitoring_start(session_id=session.pk, user=operator)
