@@ -106,6 +106,7 @@ def dispatch_call_dict(
         legs = dispatch_legs_of([escalation.pk]).get(escalation.pk, [])
     shown = [
         {
+            "id": row.pk,
             "leg": LEGS[row.purpose],
             "status": row.status,
             "label": leg_label(LEGS[row.purpose], row.status),

@@ -122,7 +122,7 @@ export function sessionState(sessionId, escalations) {
 // A `dispatch_call` event: a leg of an alarm's dispatch call moved.
 export function callMoved(call) {
   const alarm = alarms.get(call.escalation_id);
-  if (alarm) alarms.set(alarm.id, { ...alarm, call });
+  if (alarm) alarms.set(alarm.id, { ...alarm, call: dispatchCall.merged(alarm.call, call) });
   if (alarm) render();
 }
 

@@ -14,6 +14,21 @@ const LEG_NAMES = {
   dispatch: () => gettext("Dispatch line"),
 };
 
+// Events about one call can arrive out of order (the worker and the web process both publish):
+// a leg only moves forward, as in the outbox (telephony/models.py, CALL_RANK).
+const RANK = { queued: 0, sending: 1, initiated: 2, ringing: 3, "in-progress": 4 };
+const rank = (status) => (status in RANK ? RANK[status] : 5);
+
+export function merged(known, incoming) {
+  if (!known || !known.legs) return incoming;
+  const before = new Map(known.legs.map((leg) => [`${leg.leg}-${leg.id}`, leg]));
+  const legs = incoming.legs.map((leg) => {
+    const old = before.get(`${leg.leg}-${leg.id}`);
+    return old && rank(old.status) > rank(leg.status) ? old : leg;
+  });
+  return { ...incoming, legs, live: legs.some((leg) => rank(leg.status) < 5) };
+}
+
 // What the screen shows between the click and the first report of the legs.
 export function placing(alarm) {
   return {
