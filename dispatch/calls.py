@@ -18,7 +18,7 @@ from dispatch.models import Escalation, OperatorPhone
 from monitoring import services as session_services
 from monitoring.models import EventKind
 from nors.lib import phones
-from telephony import outbox, twiml
+from telephony import gateway, outbox, twiml
 from telephony.models import CALL_LIVE, CALL_UNANSWERED, CallStatus, OutboundCall, Purpose
 
 GATHER_SECONDS = 10
@@ -136,3 +136,45 @@ def dispatch_call_place(*, escalation: Escalation, user: Any, line: dict[str, An
             line=line["name"],
         )
     return name
+
+
+DISPATCH_LEGS = (Purpose.DISPATCH_OPERATOR, Purpose.DISPATCH_LINE)
+
+
+def dispatch_call_end(*, escalation: Escalation, user: Any) -> None:
+    """Hangs up both legs of the alarm's dispatch call. A second click while Twilio's reports
+    are on their way asks Twilio again (harmless) and writes no second event."""
+    with transaction.atomic():
+        Escalation.objects.select_for_update().get(pk=escalation.pk)
+        live = list(
+            OutboundCall.objects.filter(
+                ref_id=escalation.pk, purpose__in=DISPATCH_LEGS, status__in=CALL_LIVE
+            ).order_by("pk")
+        )
+        if not live:
+            raise DispatchCallRefused(_("The dispatch call has already ended."))
+        call_id = live[-1].pk
+        told = escalation.session.events.filter(kind=EventKind.DISPATCH_CALL_ENDED)
+        if not told.filter(data__call=call_id).exists():
+            session_services.session_event(
+                escalation.session,
+                EventKind.DISPATCH_CALL_ENDED,
+                at=timezone.now(),
+                actor=user,
+                call=call_id,
+            )
+    for leg in live:
+        _leg_end(leg)
+
+
+def _leg_end(leg: OutboundCall) -> None:
+    try:
+        outbox.call_end(call_id=leg.pk)
+    except outbox.CallNotPlacedYet as exc:
+        raise DispatchCallRefused(
+            _("The call is being placed right now: try again in a moment.")
+        ) from exc
+    except gateway.SendError as exc:
+        raise DispatchCallRefused(
+            _("Twilio could not hang up the call: %(error)s") % {"error": exc.masked_message}
+        ) from exc

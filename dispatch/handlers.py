@@ -30,7 +30,7 @@ from monitoring.hooks import Hook, hooks
 from monitoring.models import CheckIn, EventKind, Outcome, Session, SessionEvent
 from monitoring.selectors import clock_text
 from monitoring.timers import BATCH, each_due
-from nors.lib import tasks
+from nors.lib import realtime, tasks
 from telephony.handlers import Event, register
 from telephony.models import OutboundCall, OutboundSMS, Purpose
 
@@ -77,6 +77,20 @@ def call_ended(call: OutboundCall) -> None:
         escalation.escalation_hurry(session_id=session.pk, now=now)
     elif call.purpose == Purpose.CONTACT_ALERT and nobody:
         escalation.contact_unreachable(session_id=session.pk, how=f"call_{call.status}", now=now)
+
+
+@register(Event.CALL_PROGRESS, Purpose.DISPATCH_OPERATOR, Purpose.DISPATCH_LINE)
+def dispatch_call_moved(call: OutboundCall) -> None:
+    """The operator watches both legs of the dispatch call move, live."""
+    if call.ref_id is None:
+        return
+    found = Escalation.objects.select_related("session").filter(pk=call.ref_id).first()
+    if found is None:
+        return
+    payload = selectors.dispatch_call_dict(found)
+    realtime.publish(realtime.session_group(found.session_id), payload)
+    if found.session.operator_id is not None:
+        realtime.publish(realtime.user_group(found.session.operator_id), payload)
 
 
 @register(Event.KEY_PRESSED, Purpose.CLIENT_CHECK)

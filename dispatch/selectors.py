@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
+
+from django.utils.translation import gettext as _
 
 from clients.models import PlanStatus, PlanVersion
 from dispatch import permissions
@@ -15,6 +18,7 @@ from dispatch.models import (
 )
 from monitoring.selectors import phone_masked
 from nors.lib import roles
+from telephony.models import CALL_LIVE, CallStatus, OutboundCall, Purpose
 
 
 def _iso(value: Any) -> str | None:
@@ -61,7 +65,66 @@ def plan_in_force(escalation: Escalation) -> PlanVersion:
     return escalation.checkin.monitoring.plan_version
 
 
-def escalation_dict(escalation: Escalation) -> dict[str, Any]:
+# -- the dispatch call's two legs, as the operator's screen shows them ---------------------------
+
+LEGS: dict[str, str] = {Purpose.DISPATCH_OPERATOR: "operator", Purpose.DISPATCH_LINE: "dispatch"}
+_NOT_YET = (CallStatus.QUEUED, CallStatus.SENDING, CallStatus.INITIATED)
+_NOBODY = (CallStatus.NO_ANSWER, CallStatus.BUSY)
+_BROKEN = (CallStatus.FAILED, CallStatus.UNCONFIRMED)
+
+
+def leg_label(leg: str, status: str) -> str:
+    """What the operator reads about one leg: their own phone, or the dispatch line."""
+    if status in _NOT_YET:
+        return _("Calling your phone") if leg == "operator" else _("Calling dispatch")
+    if status == CallStatus.RINGING:
+        return _("Ringing your phone") if leg == "operator" else _("Dispatch ringing")
+    if status == CallStatus.IN_PROGRESS:
+        return _("You joined") if leg == "operator" else _("Dispatch joined")
+    if status in _NOBODY:
+        return _("No answer")
+    if status in _BROKEN:
+        return _("Call failed")
+    return _("Call ended")
+
+
+def dispatch_legs_of(escalation_ids: list[int]) -> dict[int, list[OutboundCall]]:
+    """Each alarm's latest dispatch call (one row per leg), in one query for all of them."""
+    rows = OutboundCall.objects.filter(ref_id__in=escalation_ids, purpose__in=list(LEGS))
+    latest: dict[int, dict[str, OutboundCall]] = defaultdict(dict)
+    for row in rows.only("pk", "ref_id", "purpose", "status").order_by("pk"):
+        assert row.ref_id is not None
+        latest[row.ref_id][row.purpose] = row
+    return {ref: list(legs.values()) for ref, legs in latest.items()}
+
+
+def dispatch_call_dict(
+    escalation: Escalation, legs: list[OutboundCall] | None = None
+) -> dict[str, Any]:
+    """The one shape of a dispatch call's state, pushed live and carried in every resync."""
+    if legs is None:
+        legs = dispatch_legs_of([escalation.pk]).get(escalation.pk, [])
+    shown = [
+        {
+            "id": row.pk,
+            "leg": LEGS[row.purpose],
+            "status": row.status,
+            "label": leg_label(LEGS[row.purpose], row.status),
+        }
+        for row in sorted(legs, key=lambda row: list(LEGS).index(Purpose(row.purpose)))
+    ]
+    return {
+        "type": "dispatch_call",
+        "session_id": escalation.session_id,
+        "escalation_id": escalation.pk,
+        "legs": shown,
+        "live": any(row.status in CALL_LIVE for row in legs),
+    }
+
+
+def escalation_dict(
+    escalation: Escalation, legs: list[OutboundCall] | None = None
+) -> dict[str, Any]:
     """What an alarm shows on a dashboard: no location; that is in the audited dispatch task."""
     steps = list(escalation.steps.all())
     session = escalation.session
@@ -80,6 +143,7 @@ def escalation_dict(escalation: Escalation) -> dict[str, Any]:
         "outcome": escalation.outcome,
         "checkin": escalation.checkin.number,
         "steps": [step_dict(s) for s in steps],
+        "call": dispatch_call_dict(escalation, legs),
     }
 
 
@@ -95,11 +159,13 @@ def alarms_for(*, user: Any) -> list[dict[str, Any]]:
         .select_related("session__operator", "checkin")
         .prefetch_related("steps")
     )
-    return [
-        escalation_dict(escalation)
+    shown = [
+        escalation
         for escalation in unclosed.order_by("started_at")
         if permissions.alarm_visible_to(escalation, escalation.steps.all(), user)
     ]
+    legs = dispatch_legs_of([escalation.pk for escalation in shown])
+    return [escalation_dict(e, legs.get(e.pk, [])) for e in shown]
 
 
 def dispatch_task(*, escalation: Escalation) -> dict[str, Any]:

@@ -69,3 +69,20 @@ def dispatch_call(request: HttpRequest, session_id: int, data: dict[str, Any]) -
     except calls.DispatchCallRefused as exc:
         raise Conflict(str(exc)) from exc
     return {"call": {"status": "calling", "conference": name}}
+
+
+@json_action
+def dispatch_call_hangup(
+    request: HttpRequest, session_id: int, data: dict[str, Any]
+) -> dict[str, Any]:
+    """Hangs up both legs of the dispatch call; once it is over, says so (409)."""
+    found = _escalation(session_id, data)
+    # An operator who ended the session during the call must still be able to hang up.
+    session_services.session_for_action(
+        session_id=session_id, user=request.user, allow=session_services.HELD
+    )
+    try:
+        calls.dispatch_call_end(escalation=found, user=request.user)
+    except calls.DispatchCallRefused as exc:
+        raise Conflict(str(exc)) from exc
+    return {"call": selectors.dispatch_call_dict(found)}

@@ -151,6 +151,7 @@ class EventKind(models.TextChoices):
     CALL_ENDED = "call_ended", _("Automated call ended")
     CLIENT_PRESSED_KEY = "client_pressed_key", _("The client pressed a key: they are OK")
     DISPATCH_CALL = "dispatch_call", _("Dispatch call placed")
+    DISPATCH_CALL_ENDED = "dispatch_call_ended", _("Dispatch call hung up by the operator")
     TAKEN_OVER = "taken_over", _("Taken over to answer an alarm")
     CONTACT_UNREACHABLE = "contact_unreachable", _("The emergency contact could not be reached")
 

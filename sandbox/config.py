@@ -41,6 +41,9 @@ class SandboxConfig:
     callback_attempts: int = 4
     retry_backoff_ms: int = 250
     callback_timeout_s: float = 15.0
+    # A call in a <Dial><Conference> stays connected until hung up or until the leg that ends
+    # the conference leaves; after this long it hangs up by itself, so no test or demo waits.
+    conference_max_s: float = 120.0
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from sandbox.resources import API_VERSION, Call, Message, rfc2822
 from sandbox.runtime import SandboxRuntime
+from sandbox.twiml import ConferenceLeg, conference_joined
 from sandbox.voice import answered_by_params, call_params, press_a_key
 from sandbox.webhooks import Webhook, deliver
 
@@ -75,17 +77,59 @@ def _message_hook(message: Message) -> Webhook:
 async def run_call(
     runtime: SandboxRuntime, sid: str, outcome: str, *, machine_detection: str | None = None
 ) -> None:
+    """The call's journey, cut short when it is hung up (its final status is then already in
+    the state: this reports it, so one call's callbacks stay in order)."""
     verdict = amd_verdict(outcome, machine_detection)
+    hangup = runtime.hangup_event(sid)
     sequence = 0
-    for status in CALL_JOURNEYS[outcome]:
-        await asyncio.sleep(runtime.delay_s)
-        detected = verdict if status == "in-progress" else None
-        call = runtime.state.move_call(sid, status, answered_by=detected)
-        if call is None:
-            return
-        sequence = await _report_call(runtime, call, sequence)
-        if status == "in-progress" and outcome == "press":
-            await press_a_key(runtime, call)
+    try:
+        for status in CALL_JOURNEYS[outcome]:
+            if await _hung_up(hangup, runtime.delay_s):
+                break
+            detected = verdict if status == "in-progress" else None
+            call = runtime.state.move_call(sid, status, answered_by=detected)
+            if call is None:
+                return
+            sequence = await _report_call(runtime, call, sequence)
+            if status == "in-progress" and outcome == "press":
+                await press_a_key(runtime, call)
+            if status == "in-progress" and (leg := conference_joined(call.twiml or "")):
+                await _stay_in_conference(runtime, call, leg, hangup)
+        ended = runtime.state.call_record(sid)
+        if hangup.is_set() and ended is not None:
+            await _report_call(runtime, ended, sequence)
+    finally:
+        runtime.hangups.pop(sid, None)
+
+
+async def _hung_up(hangup: asyncio.Event, delay: float) -> bool:
+    """Waits `delay` before the next status, or less if the call is hung up meanwhile."""
+    if delay <= 0:
+        await asyncio.sleep(0)
+    elif not hangup.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(hangup.wait(), delay)
+    return hangup.is_set()
+
+
+async def _stay_in_conference(
+    runtime: SandboxRuntime, call: Call, leg: ConferenceLeg, hangup: asyncio.Event
+) -> None:
+    """Connected until hung up, or until the leg that ends the conference leaves; at most
+    `conference_max_s`, so nothing waits forever on a call nobody ends."""
+    members = runtime.conferences.setdefault(leg.name, set())
+    members.add(call.sid)
+    try:
+        await asyncio.wait_for(hangup.wait(), runtime.config.conference_max_s)
+    except TimeoutError:
+        runtime.state.end_call(call.sid, "completed")
+        hangup.set()
+    finally:
+        members.discard(call.sid)
+    if leg.ends_conference:
+        for other in list(members):
+            if runtime.state.end_call(other, "completed") is not None:
+                runtime.hang_up(other)
 
 
 def amd_verdict(outcome: str, machine_detection: str | None) -> str | None:

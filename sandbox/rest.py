@@ -45,6 +45,7 @@ def routes() -> list[web.RouteDef]:
         web.get(f"{ACCOUNT_PREFIX}/Messages/{{sid}}.json", fetch_message),
         web.post(f"{ACCOUNT_PREFIX}/Calls.json", create_call),
         web.get(f"{ACCOUNT_PREFIX}/Calls/{{sid}}.json", fetch_call),
+        web.post(f"{ACCOUNT_PREFIX}/Calls/{{sid}}.json", update_call),
     ]
 
 
@@ -206,6 +207,46 @@ async def fetch_call(request: web.Request) -> web.Response:
         return twilio_error(problem)
     body = runtime.state.call(request.match_info["sid"])
     return web.json_response(body) if body is not None else _not_found(request)
+
+
+# Twilio: `canceled` hangs up a queued or ringing call and leaves one in progress alone;
+# `completed` hangs up any call that has not ended.
+NOT_ANSWERED = frozenset({"queued", "initiated", "ringing"})
+HANGUPS = ("completed", "canceled")
+
+
+async def update_call(request: web.Request) -> web.Response:
+    """Hang up a call (Status=completed or canceled); nothing else of an update is imitated."""
+    runtime = request.app[RUNTIME]
+    form = await request.post()
+    problem = authenticate(request, runtime)
+    if problem is not None:
+        return twilio_error(problem)
+    sid = request.match_info["sid"]
+    current = runtime.state.call(sid)
+    if current is None:
+        return _not_found(request)
+    wanted = _text(form, "Status")
+    problem = hangup_problem(str(current["status"]), wanted)
+    if problem is not None:
+        return twilio_error(problem)
+    # A call hung up before anyone answered ends canceled, whichever status was asked for.
+    final = "canceled" if current["status"] in NOT_ANSWERED else "completed"
+    body = runtime.state.end_call(sid, final)
+    runtime.hang_up(sid)
+    return web.json_response(body or runtime.state.call(sid))
+
+
+def hangup_problem(status: str, wanted: str) -> Problem | None:
+    if wanted not in HANGUPS:
+        return Problem(
+            20001, "The sandbox can only update a call's Status to completed or canceled."
+        )
+    if status not in NOT_ANSWERED and status != "in-progress":
+        return Problem(21220, "Call is not in-progress. Cannot update it.")
+    if wanted == "canceled" and status == "in-progress":
+        return Problem(21220, "Call is in-progress: canceled only ends a queued or ringing call.")
+    return None
 
 
 def call_problem(form: Form, runtime: SandboxRuntime) -> Problem | None:

@@ -20,6 +20,11 @@ class SandboxRuntime:
         self._session: aiohttp.ClientSession | None = None
         # Strong references, or the loop may garbage-collect a callback sequence mid-flight.
         self._tasks: set[asyncio.Task[None]] = set()
+        # A call's lifecycle waits on its event; a REST update (or the conference ending) sets
+        # it once the call's final status is in the state.
+        self.hangups: dict[str, asyncio.Event] = {}
+        # Conference name -> SIDs of the calls connected to it.
+        self.conferences: dict[str, set[str]] = {}
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -42,9 +47,17 @@ class SandboxRuntime:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
+    def hangup_event(self, sid: str) -> asyncio.Event:
+        return self.hangups.setdefault(sid, asyncio.Event())
+
+    def hang_up(self, sid: str) -> None:
+        self.hangup_event(sid).set()
+
     async def reset(self) -> None:
         # Cancel first, so no callback from before the reset lands in the fresh state.
         await self.cancel_tasks()
+        self.hangups.clear()
+        self.conferences.clear()
         self.state.reset()
 
     async def client_session(self, app: web.Application) -> AsyncIterator[None]:

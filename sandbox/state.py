@@ -179,6 +179,20 @@ class SandboxState:
                 call.ended, call.duration = moment, _billed_seconds(call.started, moment)
             return replace(call)
 
+    def call_record(self, sid: str) -> Call | None:
+        with self._lock:
+            call = self._calls.get(sid)
+            return None if call is None else replace(call)
+
+    def end_call(self, sid: str, status: str) -> JSON | None:
+        """Hang up a call that has not ended yet; None if it had (or is unknown)."""
+        with self._lock:
+            call = self._calls.get(sid)
+            if call is None or call.status in FINAL_CALL_STATUSES:
+                return None
+        ended = self.move_call(sid, status)
+        return None if ended is None else call_json(ended)
+
     # The phone
 
     def add_inbound(self, text: InboundText) -> None:

@@ -34,3 +34,21 @@ def first_gather_action(document: str) -> GatherAction | None:
             method = "GET" if (gather.get("method") or "").upper() == "GET" else "POST"
             return GatherAction(action, method)
     return None
+
+
+class ConferenceLeg(NamedTuple):
+    name: str
+    ends_conference: bool
+
+
+def conference_joined(document: str) -> ConferenceLeg | None:
+    """The conference a call's <Dial> joins, and whether this leg ends it on leaving
+    (`endConferenceOnExit`)."""
+    root = twiml_root(document)
+    if root is None:
+        return None
+    for dial in root.iter("Dial"):
+        for conference in dial.iter("Conference"):
+            ends = (conference.get("endConferenceOnExit") or "").lower() == "true"
+            return ConferenceLeg((conference.text or "").strip(), ends)
+    return None

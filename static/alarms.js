@@ -12,6 +12,7 @@
 /* global gettext */
 
 import { postJson } from "./api.js";
+import * as dispatchCall from "./dispatch_call.js";
 import { clockTime, fmt, h, setText } from "./dom.js";
 
 const $ = (id) => document.getElementById(id);
@@ -116,6 +117,13 @@ export function sessionState(sessionId, escalations) {
   }
   for (const alarm of escalations || []) put(alarm);
   afterChange();
+}
+
+// A `dispatch_call` event: a leg of an alarm's dispatch call moved.
+export function callMoved(call) {
+  const alarm = alarms.get(call.escalation_id);
+  if (alarm) alarms.set(alarm.id, { ...alarm, call: dispatchCall.merged(alarm.call, call) });
+  if (alarm) render();
 }
 
 export function openChanged(sessionId) {
@@ -637,7 +645,7 @@ function dispatchTask(alarm, task) {
           class: "error",
           text: gettext("No dispatch line is listed for this region. Ask the supervisor on call for the number."),
         }),
-    resultLine(state.call, state.callKind),
+    dispatchCall.part(alarm, state.call, state.callKind),
     h(
       "dl",
       { class: "dispatch-facts" },
@@ -723,6 +731,7 @@ function onClick(event) {
   else if (action === "task") fetchTask(alarm);
   else if (action === "call") callDispatch(alarm, Number(button.dataset.line));
   else if (action === "close") closeAlarm(alarm);
+  else if (action === "hangup") hangUp(alarm);
   else if (action === "resume") hooks.resumeCheckins(alarm.session_id);
   else if (action === "end-checkins") hooks.endCheckins(alarm.session_id);
 }
@@ -802,22 +811,29 @@ async function fetchTask(alarm, { quiet = false } = {}) {
 
 function callDispatch(alarm, line) {
   once(async () => {
-    setUi(alarm.id, { call: gettext("Calling…"), callKind: "info" });
+    setUi(alarm.id, { call: "", callKind: "info" });
     render();
     const result = await postJson(url(alarm, "call"), { escalation: alarm.id, line });
     if (!alarms.has(alarm.id)) return;
     if (result.ok) {
-      const call = result.call || {};
-      const text =
-        call.status === "calling"
-          ? gettext("Calling. Your phone rings, then the dispatch line joins you on the same call.")
-          : fmt(gettext("Call status: %(status)s"), { status: call.status || "" });
-      setUi(alarm.id, { call: text, callKind: "info" });
+      // The legs' list says it from here on: "Calling your phone", then what Twilio reports.
+      setUi(alarm.id, { call: "", callKind: "info" });
+      const known = alarms.get(alarm.id);
+      if (!(known.call && known.call.live)) callMoved(dispatchCall.placing(known));
     } else {
       const call = fmt(gettext("The call did not start: %(error)s"), { error: result.error });
       setUi(alarm.id, { call, callKind: "error" });
     }
     render();
+  });
+}
+
+function hangUp(alarm) {
+  once(async () => {
+    const { call, error } = await dispatchCall.hangUp(alarm, url(alarm, "call/hangup"));
+    setUi(alarm.id, { call: error, callKind: error ? "error" : "info" });
+    if (call) callMoved(call);
+    else render();
   });
 }
 

@@ -420,6 +420,9 @@ function handle(data) {
       // reach this page: fetch the whole state once the burst of alarm events has passed.
       if (alarms.upsert(data.escalation, { dispatchTask: Boolean(data.dispatch_task) })) resyncSoon();
       break;
+    case "dispatch_call":
+      alarms.callMoved(data);
+      break;
     case "monitoring":
       checkins.detail(data.session_id, data.monitoring);
       alarms.sessionState(data.session_id, data.escalations);

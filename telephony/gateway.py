@@ -107,3 +107,33 @@ def call_create(
     except requests.RequestException as exc:
         raise SendError(f"could not reach Twilio: {exc}", temporary=True) from exc
     return SendResult(sid=str(call.sid), status=str(call.status))
+
+
+# Twilio refuses a realtime change to a call that is not in progress.
+NOT_IN_PROGRESS = 21220
+ENDED_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
+
+
+def call_end(sid: str, *, answered: bool) -> str:
+    """Hangs up a call; answers its status. `canceled` stops one still ringing; if it was
+    answered meanwhile, Twilio leaves it alone (or refuses), so `completed` follows."""
+    if not answered:
+        status = _call_update(sid, "canceled")
+        if status in ENDED_STATUSES:
+            return status
+    return _call_update(sid, "completed")
+
+
+def _call_update(sid: str, status: str) -> str:
+    try:
+        call = client().calls(sid).update(status=status)
+    except TwilioRestException as exc:
+        if exc.code == NOT_IN_PROGRESS and status == "canceled":
+            return "in-progress"
+        if exc.code == NOT_IN_PROGRESS:
+            # Already over: nothing left to hang up.
+            return "completed"
+        raise _rest_error(exc) from exc
+    except requests.RequestException as exc:
+        raise SendError(f"could not reach Twilio: {exc}", temporary=True) from exc
+    return str(call.status)

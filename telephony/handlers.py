@@ -20,6 +20,9 @@ class Event(StrEnum):
     DELIVERY = "delivery"
     # A text will never reach the phone: failed or undelivered.
     UNDELIVERABLE = "undeliverable"
+    # A call's status moved, any move (placed, ringing, answered, ended): for the screens
+    # that show a call live. The handler reads `status`.
+    CALL_PROGRESS = "call_progress"
     # A call reached its last status. The handler reads how (status, answered_by, digits).
     CALL_ENDED = "call_ended"
     # A key was pressed on a call's Gather. A handler may return what the caller hears next,

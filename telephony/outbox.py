@@ -170,8 +170,7 @@ def _accepted(kind: _SendKind, row: Any, result: gateway.SendResult) -> Any:
             updated_at=timezone.now(),
         )
         row.refresh_from_db()
-        if isinstance(row, OutboundSMS):
-            notify(Event.DELIVERY, row)
+        notify(Event.DELIVERY if isinstance(row, OutboundSMS) else Event.CALL_PROGRESS, row)
         # Twilio's callbacks can beat its own REST answer to us; apply any that did.
         early = StatusCallback.objects.filter(twilio_sid=result.sid, applied=False)
         for callback in early.order_by("received_at", "pk"):
@@ -221,7 +220,14 @@ def _ended(row: Any) -> None:
         if row.status in (OutboundStatus.FAILED, OutboundStatus.UNDELIVERED):
             notify(Event.UNDELIVERABLE, row)
     else:
-        notify(Event.CALL_ENDED, row)
+        _call_moved(row)
+
+
+def _call_moved(call: OutboundCall) -> None:
+    """Every move is news to a screen showing the call; its last one, to the ladder too."""
+    notify(Event.CALL_PROGRESS, call)
+    if call.status in CALL_FINAL:
+        notify(Event.CALL_ENDED, call)
 
 
 # -- what Twilio tells us ------------------------------------------------------------------------
@@ -279,8 +285,31 @@ def _call_status_apply(call: OutboundCall, callback: StatusCallback) -> None:
     call.status, call.updated_at = new, timezone.now()
     call.answered_by = callback.answered_by or call.answered_by
     call.save(update_fields=["status", "answered_by", "updated_at"])
-    if new in CALL_FINAL:
-        _ended(call)
+    _call_moved(call)
+
+
+class CallNotPlacedYet(Exception):
+    """The worker is handing the call to Twilio right now: there is no SID to hang up yet."""
+
+
+def call_end(*, call_id: int) -> OutboundCall:
+    """Hangs up a call. One never placed is canceled here, without Twilio (compare-and-set, so
+    a worker claiming it at the same moment finds it gone); one placed is ended by Twilio,
+    whose callback then moves the row as usual. A call already over is left as it is."""
+    with transaction.atomic():
+        canceled = OutboundCall.objects.filter(pk=call_id, status=QUEUED).update(
+            status=CallStatus.CANCELED, updated_at=timezone.now()
+        )
+        call = OutboundCall.objects.get(pk=call_id)
+        if canceled:
+            _call_moved(call)
+            return call
+    if call.status in CALL_FINAL:
+        return call
+    if not call.twilio_sid:
+        raise CallNotPlacedYet
+    gateway.call_end(call.twilio_sid, answered=call.status == CallStatus.IN_PROGRESS)
+    return call
 
 
 def key_record(*, call_id: int, digits: str) -> tuple[OutboundCall | None, list[Any]]:

@@ -49,6 +49,20 @@ NOT_READY = "Save the plan as ready before starting check-ins."
 ALARM_TEXT = "No answer from the person with the number ending in 0177 (check-in 1)."
 
 
+# Every status a leg of the dispatch call showed, in order: some last only a few milliseconds.
+WATCH_LEGS = """() => {
+  window.legsSeen = [];
+  const note = () => {
+    for (const el of document.querySelectorAll(".dispatch-leg-status")) {
+      if (!window.legsSeen.includes(el.textContent)) window.legsSeen.push(el.textContent);
+    }
+  };
+  new MutationObserver(note).observe(document.body, { subtree: true, childList: true });
+}"""
+SCREENSHOTS = Path(tempfile.gettempdir()) / "nors-screenshots"
+SCREENSHOTS.mkdir(exist_ok=True)
+
+
 # The plan's response comes a few seconds after the alarm; nobody else is alerted.
 TIMINGS = {
     "ESCALATION_RESPONSE_WAIT_SECONDS": "4",
@@ -181,13 +195,32 @@ def test_it_raises_an_alarm_and_shows_the_dispatch_task_until_it_is_closed(
     expect(task).to_contain_text("4520 rue Saint-Denis")
     expect(task).to_contain_text("Back door, buzzer 12")
     # One click rings Alice's phone and the dispatch line into one call.
+    page.evaluate(WATCH_LEGS)
     line.get_by_role("button", name="Call dispatch and join me").click()
-    expect(task.get_by_role("status")).to_have_text(
-        "Calling. Your phone rings, then the dispatch line joins you on the same call."
-    )
     box = live_stack.sandbox
     box.wait_until(lambda: box.calls(to=f"+1{DISPATCH}"), timeout=SLOW / 1000)
     box.wait_until(lambda: box.calls(to=OPERATOR_PHONE), timeout=SLOW / 1000)
+    # Each leg's status, live: both ring, then both are in the conference.
+    legs = task.get_by_role("status").filter(has_text="Dispatch call")
+    mine_leg = legs.get_by_role("listitem", name="Your phone")
+    their_leg = legs.get_by_role("listitem", name="Dispatch line")
+    expect(mine_leg).to_contain_text("You joined", timeout=SLOW)
+    expect(their_leg).to_contain_text("Dispatch joined", timeout=SLOW)
+    seen = page.evaluate("window.legsSeen")
+    assert seen.index("Ringing your phone") < seen.index("You joined"), seen
+    assert seen.index("Dispatch ringing") < seen.index("Dispatch joined"), seen
+    page.set_viewport_size({"width": 1366, "height": 768})
+    hang_up = task.get_by_role("button", name="Hang up the dispatch call")
+    hang_up.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "dispatch-call-joined.png"))
+    hang_up.click()
+    expect(mine_leg).to_contain_text("Call ended", timeout=SLOW)
+    expect(their_leg).to_contain_text("Call ended", timeout=SLOW)
+    expect(hang_up).to_have_count(0)
+    legs.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "dispatch-call-ended.png"))
+    for leg in box.calls(to=OPERATOR_PHONE) + box.calls(to=f"+1{DISPATCH}"):
+        assert leg["status"] == "completed"
 
     panel.get_by_label("What happened").select_option(label="EMS sent")
     panel.get_by_role("button", name="Record what happened").click()

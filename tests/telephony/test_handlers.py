@@ -17,6 +17,9 @@ NEEDED = [
     (Event.CALL_ENDED, Purpose.CLIENT_CHECK, "dispatch.handlers"),
     (Event.CALL_ENDED, Purpose.CONTACT_ALERT, "dispatch.handlers"),
     (Event.KEY_PRESSED, Purpose.CLIENT_CHECK, "dispatch.handlers"),
+    # Without these the operator's screen would not show the dispatch call's legs move.
+    (Event.CALL_PROGRESS, Purpose.DISPATCH_OPERATOR, "dispatch.handlers"),
+    (Event.CALL_PROGRESS, Purpose.DISPATCH_LINE, "dispatch.handlers"),
     *[
         (Event.DELIVERY, purpose, "monitoring.handlers")
         for purpose in (
