@@ -161,21 +161,23 @@ def call_place(*, call_id: int) -> OutboundCall | None:
 
 
 def _accepted(kind: _SendKind, row: Any, result: gateway.SendResult) -> Any:
-    status = kind.accepted(result)
+    status, now = kind.accepted(result), timezone.now()
     with transaction.atomic():
-        kind.model.objects.filter(pk=row.pk, status=SENDING).update(
-            status=status,
-            twilio_sid=result.sid,
-            attempts=row.attempts + 1,
-            updated_at=timezone.now(),
+        moved = kind.model.objects.filter(pk=row.pk, status=SENDING).update(
+            status=status, twilio_sid=result.sid, attempts=row.attempts + 1, updated_at=now
         )
-        row.refresh_from_db()
-        notify(Event.DELIVERY if isinstance(row, OutboundSMS) else Event.CALL_PROGRESS, row)
         # Twilio's callbacks can beat its own REST answer to us; apply any that did.
-        early = StatusCallback.objects.filter(twilio_sid=result.sid, applied=False)
-        for callback in early.order_by("received_at", "pk"):
+        early = list(StatusCallback.objects.filter(twilio_sid=result.sid, applied=False))
+        if moved and not early:
+            # The row in hand is the row stored: never read (and decrypt) it again.
+            row.status, row.twilio_sid, row.updated_at = status, result.sid, now
+            row.attempts += 1
+            notify(Event.DELIVERY if isinstance(row, OutboundSMS) else Event.CALL_PROGRESS, row)
+            return row
+        for callback in sorted(early, key=lambda c: (c.received_at, c.pk)):
             callback_apply(callback)
         row.refresh_from_db()
+        notify(Event.DELIVERY if isinstance(row, OutboundSMS) else Event.CALL_PROGRESS, row)
     return row
 
 
