@@ -16,12 +16,13 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
-from dispatch.models import OperatorPhone, OutboundSMS
+from dispatch.models import EscalationStep, OperatorPhone
 from monitoring import checkins as checkin_services
-from monitoring import services
+from monitoring import inbound, services
 from monitoring.models import Session
+from telephony.models import OutboundSMS
+from tests.dispatch.test_alarm_browser import ready_plan, region_with_dispatch_line
 from tests.ladder import sweep
-from tests.monitoring.test_alarm_browser import ready_plan, region_with_dispatch_line
 from tests.monitoring.test_dashboard_browser import PHONE, SLOW, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -46,11 +47,11 @@ def live_stack_env() -> dict[str, str]:
 def conversation_with(operator: Any, *, language: str = "") -> Session:
     """A session the way a night goes: the person texts, Alice claims and replies."""
     for index, body in enumerate(CLIENT_TEXTS[:1]):
-        services.inbound_sms_receive(sid=f"SM{index:032d}", phone=PHONE, body=body)
+        inbound.inbound_sms_receive(sid=f"SM{index:032d}", phone=PHONE, body=body)
     session = Session.objects.get()
     services.session_claim(session_id=session.pk, user=operator)
     for index, body in enumerate(CLIENT_TEXTS[1:], start=1):
-        services.inbound_sms_receive(sid=f"SM{index:032d}", phone=PHONE, body=body)
+        inbound.inbound_sms_receive(sid=f"SM{index:032d}", phone=PHONE, body=body)
     for body in REPLIES:
         services.session_reply(session_id=session.pk, user=operator, body=body)
     if language:
@@ -66,7 +67,10 @@ def alarm_raised(session: Session, operator: Any) -> None:
     sweep()
     long_ago = timezone.now() - timedelta(minutes=10)
     session.checkins.update(due_at=timezone.now(), prompted_at=long_ago)
-    OutboundSMS.objects.filter(session=session).update(claimed_at=long_ago)
+    OutboundSMS.objects.filter(session_id=session.pk).update(claimed_at=long_ago)
+    sweep()
+    # The plan's response (the EMS task) without waiting for it.
+    EscalationStep.objects.filter(kind="response").update(due_at=timezone.now())
     sweep()
 
 
