@@ -78,6 +78,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # TIME_ZONE for every page: all times are shown in the line's zone, labelled.
+                "django.template.context_processors.tz",
             ],
         },
     },

@@ -24,20 +24,23 @@ export function setText(el, text) {
   if (el.textContent !== text) el.textContent = text;
 }
 
-const timeFormat = new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
-  hour: "2-digit",
-  minute: "2-digit",
-});
-const dateTimeFormat = new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
+// The line's own zone (the page's data-time-zone), not the browser's: every screen, the
+// review pages included, shows one zone, and the page header names it.
+export const timeZone = document.documentElement.dataset.timeZone || undefined;
+const locale = document.documentElement.lang || undefined;
+const timeFormat = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit", timeZone });
+const dateTimeFormat = new Intl.DateTimeFormat(locale, {
   month: "short",
   day: "numeric",
   hour: "2-digit",
   minute: "2-digit",
+  timeZone,
 });
+const dayKey = new Intl.DateTimeFormat("en-CA", { dateStyle: "short", timeZone });
 
 export function clockTime(iso) {
   if (!iso) return "";
   const date = new Date(iso);
-  const today = new Date().toDateString() === date.toDateString();
+  const today = dayKey.format(new Date()) === dayKey.format(date);
   return (today ? timeFormat : dateTimeFormat).format(date);
 }
