@@ -176,6 +176,8 @@ def payload_relabel(payload: dict[str, Any]) -> dict[str, Any]:
         return payload | {"escalation": escalation_relabel(payload["escalation"])}
     if payload.get("type") == "dispatch_call":
         return call_relabel(payload)
+    if payload.get("type") == "monitoring" and "escalations" in payload:
+        return payload | {"escalations": [escalation_relabel(e) for e in payload["escalations"]]}
     return payload
 
 

@@ -333,3 +333,20 @@ def test_it_picks_the_language_from_the_handshake(headers: list[Any], language: 
     from monitoring.consumers import handshake_language
 
     assert handshake_language({"headers": headers}) == language
+
+
+def test_it_relabels_the_alarms_a_monitoring_event_carries(operator: Any, sandbox: Any) -> None:
+    from django.utils import translation
+
+    from dispatch.models import Escalation
+    from monitoring import selectors
+    from monitoring.consumers import relabel
+
+    escalation = Escalation.objects.get(pk=_missed_checkin(operator))
+    # As a worker publishes it: built in English.
+    payload = {"type": "monitoring", **selectors.monitoring_state(escalation.session)}
+    with translation.override("fr"):
+        shown = relabel(payload)
+    assert shown["escalations"][0]["status_label"] == "En cours"
+    assert shown["escalations"][0]["steps"][0]["label"].startswith("Alarme à la personne")
+    assert payload["escalations"][0]["status_label"] == "Under way"
