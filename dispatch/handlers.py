@@ -178,6 +178,11 @@ def session_alarms(*, session: Session) -> dict[str, Any]:
     return {"escalations": [selectors.escalation_dict(e) for e in open_]}
 
 
+@hooks.register(Hook.RELABEL)
+def alarm_relabel(*, payload: dict[str, Any]) -> dict[str, Any]:
+    return selectors.payload_relabel(payload)
+
+
 @hooks.register(Hook.PAGE_CONTEXT)
 def page_outcomes() -> dict[str, Any]:
     return {"alarm_outcomes": [(value, str(label)) for value, label in EscalationOutcome.choices]}

@@ -15,6 +15,7 @@ from dispatch.models import (
     EscalationOutcome,
     EscalationStatus,
     EscalationStep,
+    StepKind,
 )
 from monitoring.selectors import phone_masked
 from nors.lib import roles
@@ -25,10 +26,14 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value else None
 
 
+def step_label(kind: str) -> str:
+    return str(StepKind(kind).label) if kind in StepKind.values else kind
+
+
 def step_dict(step: EscalationStep) -> dict[str, Any]:
     return {
         "kind": step.kind,
-        "label": str(step.get_kind_display()),
+        "label": step_label(step.kind),
         "status": step.status,
         "planned_at": _iso(step.planned_at),
         "due_at": _iso(step.due_at),
@@ -136,7 +141,7 @@ def escalation_dict(
         "operator_id": session.operator_id,
         "widened": permissions.alarm_widened(escalation, steps),
         "status": escalation.status,
-        "status_label": str(escalation.get_status_display()),
+        "status_label": status_label(escalation.status),
         "started_at": _iso(escalation.started_at),
         "acknowledged_at": _iso(escalation.acknowledged_at),
         "ended_at": _iso(escalation.ended_at),
@@ -145,6 +150,35 @@ def escalation_dict(
         "steps": [step_dict(s) for s in steps],
         "call": dispatch_call_dict(escalation, legs),
     }
+
+
+def status_label(status: str) -> str:
+    return str(EscalationStatus(status).label) if status in EscalationStatus.values else status
+
+
+def call_relabel(call: dict[str, Any]) -> dict[str, Any]:
+    legs = [leg | {"label": leg_label(leg["leg"], leg["status"])} for leg in call["legs"]]
+    return call | {"legs": legs}
+
+
+def escalation_relabel(alarm: dict[str, Any]) -> dict[str, Any]:
+    """An alarm built in another language (a worker's), its labels rebuilt from its keys."""
+    return alarm | {
+        "status_label": status_label(alarm["status"]),
+        "steps": [step | {"label": step_label(step["kind"])} for step in alarm["steps"]],
+        "call": call_relabel(alarm["call"]),
+    }
+
+
+def payload_relabel(payload: dict[str, Any]) -> dict[str, Any]:
+    """A dashboard event carrying the ladder's labels, with them in the active language."""
+    if payload.get("type") == "alarm":
+        return payload | {"escalation": escalation_relabel(payload["escalation"])}
+    if payload.get("type") == "dispatch_call":
+        return call_relabel(payload)
+    if payload.get("type") == "monitoring" and "escalations" in payload:
+        return payload | {"escalations": [escalation_relabel(e) for e in payload["escalations"]]}
+    return payload
 
 
 def escalations_open(*, session_id: int) -> list[Escalation]:

@@ -6,15 +6,49 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.http.cookie import parse_cookie
+from django.utils import translation
 from django.utils.crypto import constant_time_compare
+from django.utils.translation.trans_real import parse_accept_lang_header
 
 from monitoring import selectors
+from monitoring.hooks import Hook, hooks
 from monitoring.models import Session
 from nors.lib import realtime, roles
 
 # The account was deactivated, lost the operator role or changed its password.
 CLOSE_NOT_ALLOWED = 4403
+
+
+def _supported(code: str) -> str | None:
+    try:
+        return translation.get_supported_language_variant(code)
+    except LookupError:
+        return None
+
+
+def handshake_language(scope: dict[str, Any]) -> str:
+    """The language the page was served in: the language cookie, then Accept-Language, as
+    LocaleMiddleware chose it for the page that opened this socket."""
+    headers = dict(scope.get("headers", ()))
+    cookies = scope.get("cookies") or parse_cookie(headers.get(b"cookie", b"").decode("latin-1"))
+    wanted = [cookies.get(settings.LANGUAGE_COOKIE_NAME, "")]
+    accept = headers.get(b"accept-language", b"").decode("latin-1")
+    wanted += [code for code, _q in parse_accept_lang_header(accept) if code != "*"]
+    for code in wanted:
+        if code and (supported := _supported(code)):
+            return supported
+    return _supported(settings.LANGUAGE_CODE) or settings.LANGUAGE_CODE
+
+
+def relabel(payload: dict[str, Any]) -> dict[str, Any]:
+    """A forwarded event with its labels in the active language: the publisher (often a
+    worker) built them in its own. The apps that own the labels rebuild them from their keys."""
+    for handler in hooks.handlers(Hook.RELABEL):
+        payload = handler(payload=payload)
+    return payload
 
 
 @database_sync_to_async
@@ -38,8 +72,9 @@ def _still_allowed(user_id: int, auth_hash: str) -> bool:
 
 
 @database_sync_to_async
-def _snapshot(user: Any) -> dict[str, Any]:
-    return selectors.dashboard_snapshot(user=user)
+def _snapshot(user: Any, language: str) -> dict[str, Any]:
+    with translation.override(language):
+        return selectors.dashboard_snapshot(user=user)
 
 
 @database_sync_to_async
@@ -49,11 +84,12 @@ def _visible(user: Any, session_id: int) -> bool:
 
 
 @database_sync_to_async
-def _conversation(user: Any, session_id: int) -> dict[str, Any] | None:
+def _conversation(user: Any, session_id: int, language: str) -> dict[str, Any] | None:
     session = Session.objects.select_related("operator").filter(pk=session_id).first()
     if session is None or not selectors.session_visible_to(session=session, user=user):
         return None
-    return selectors.conversation(session=session)
+    with translation.override(language):
+        return selectors.conversation(session=session)
 
 
 class DashboardConsumer(AsyncJsonWebsocketConsumer):
@@ -64,6 +100,7 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_NOT_ALLOWED)
             return
         self.auth_hash = auth_hash
+        self.language = handshake_language(self.scope)
         self.open_session: int | None = None
         self.groups_joined: set[str] = set()
         await self.accept()
@@ -79,7 +116,7 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
 
     async def _send_snapshot(self) -> None:
         if await self._allowed():
-            await self.send_json(await _snapshot(self.user))
+            await self.send_json(await _snapshot(self.user, self.language))
 
     async def _join(self, group: str) -> None:
         await self.channel_layer.group_add(group, self.channel_name)
@@ -119,7 +156,7 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
             await self._not_visible(session_id)
             return
         await self._join(realtime.session_group(session_id))
-        conversation = await _conversation(self.user, session_id)
+        conversation = await _conversation(self.user, session_id, self.language)
         if conversation is None:
             await self._leave(realtime.session_group(session_id))
             await self._not_visible(session_id)
@@ -135,7 +172,7 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
 
     async def _still_visible(self) -> bool:
         return self.open_session is not None and (
-            await _conversation(self.user, self.open_session) is not None
+            await _conversation(self.user, self.open_session, self.language) is not None
         )
 
     async def dashboard_events(self, event: dict[str, Any]) -> None:
@@ -151,4 +188,6 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
             if in_session and payload["session_id"] != self.open_session:
                 # Left over from a group this dashboard has just left.
                 continue
+            with translation.override(self.language):
+                payload = relabel(payload)
             await self.send_json(payload)

@@ -30,6 +30,9 @@ class Hook(StrEnum):
     MONITORING_STATE = "monitoring_state"
     # () -> dict: more of the dashboard page's template context.
     PAGE_CONTEXT = "page_context"
+    # (payload) -> dict: a forwarded dashboard event with the app's labels rebuilt in the
+    # active language (the publisher built them in its own); other payloads come back as given.
+    RELABEL = "relabel"
     # (event) -> str | None: a timeline line for an event kind the app above wrote.
     EVENT_DETAIL = "event_detail"
 

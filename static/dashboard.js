@@ -981,6 +981,10 @@ function updateMessage(li, message) {
   when.setAttribute("datetime", message.created_at);
   setText(when, clockTime(message.created_at));
   setText(li.querySelector(".body"), message.body);
+  // Texts to and from the person are in the session's language, not the page's: a screen
+  // reader must pronounce them in it.
+  const language = state.open && state.open.summary && state.open.summary.language;
+  if (language) li.querySelector(".bubble").setAttribute("lang", language);
   toggleClass(li, "message-auto", message.automatic);
   const delivery = li.querySelector(".delivery");
   const info = message.delivery;

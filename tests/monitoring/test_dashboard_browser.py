@@ -156,3 +156,23 @@ def test_it_takes_a_text_from_queue_to_reply_and_back_live(
     # The client's next text appears live in Alice's conversation.
     text_the_line(phone, "yes it's unlocked, apartment 4")
     expect(log.get_by_role("listitem").filter(has_text="apartment 4")).to_be_visible()
+
+
+def test_it_marks_the_persons_texts_with_the_sessions_language(
+    live_stack: Any, operator: Any, browser: Browser
+) -> None:
+    from monitoring import inbound
+    from monitoring.models import Session
+
+    message = inbound.inbound_sms_receive(
+        sid="SM" + "f" * 32, phone=PHONE, body="salut, je vais consommer seul ce soir"
+    )
+    assert message is not None
+    Session.objects.filter(pk=message.session_id).update(language="fr")
+    page = browser.new_context().new_page()
+    log_in(page, live_stack.console_url, operator.username)
+    queue_item(page).click()
+    log = page.get_by_role("log", name="Conversation")
+    text = log.get_by_role("listitem").filter(has_text="je vais consommer")
+    expect(text.locator(".bubble")).to_have_attribute("lang", "fr")
+    expect(page.locator("html")).to_have_attribute("lang", "en")

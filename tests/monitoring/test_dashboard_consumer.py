@@ -260,6 +260,49 @@ async def test_a_missed_check_in_raises_the_alarm_on_the_operators_dashboard(
     await other.disconnect()
 
 
+async def _connect_in_french(user: Any) -> WebsocketCommunicator:
+    from django.conf import settings
+
+    cookie = await database_sync_to_async(_cookie_for)(user)
+    headers = [
+        (b"origin", b"http://testserver"),
+        (b"host", b"testserver"),
+        (b"cookie", cookie + f"; {settings.LANGUAGE_COOKIE_NAME}=fr".encode()),
+        (b"accept-language", b"en-CA,en;q=0.9"),  # the cookie wins, as on the page
+    ]
+    communicator = WebsocketCommunicator(application, "/ws/dashboard/", headers=headers)
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+async def test_it_labels_alarms_in_the_language_of_the_dashboard(
+    operator: Any, operator2: Any, sandbox: Any
+) -> None:
+    from dispatch.models import StepKind
+
+    french = await _connect_in_french(operator)
+    await _receive_type(french, "snapshot")
+    english, _ = await _snapshot_for(operator2)
+    # The ladder publishes in its own language (a worker has none), here English.
+    await database_sync_to_async(_missed_checkin)(operator)
+    alarm = (await _receive_type(french, "alarm"))["escalation"]
+    first = alarm["steps"][0]
+    assert first["kind"] == StepKind.ALARM
+    assert first["label"] == "Alarme à la personne intervenante et nouveau texto à la personne"
+    assert alarm["status_label"] == "En cours"
+    seen = [e for e in await _drain(english) if e["type"] == "alarm"]
+    assert seen[0]["escalation"]["steps"][0]["label"] == StepKind.ALARM.label
+    # A fresh snapshot, read from the database, is in French too.
+    await french.send_json_to({"action": "resync"})
+    snapshot = await _receive_type(french, "snapshot")
+    labels = [step["label"] for step in snapshot["alarms"][0]["steps"]]
+    assert labels[0] == "Alarme à la personne intervenante et nouveau texto à la personne"
+    assert "Ce que prévoit le plan" in labels
+    await french.disconnect()
+    await english.disconnect()
+
+
 async def test_an_idle_dashboard_stays_connected_over_redis(operator: Any) -> None:
     """redis-py 8 cut idle consumers off after 5 s (django/channels_redis#422)."""
     from django.conf import settings
@@ -274,3 +317,36 @@ async def test_an_idle_dashboard_stays_connected_over_redis(operator: Any) -> No
     event = await _receive_type(communicator, "session")
     assert event["session"]["status"] == "waiting"
     await communicator.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("headers", "language"),
+    [
+        ([(b"accept-language", b"fr-CA,fr;q=0.9,en;q=0.5")], "fr"),
+        ([(b"cookie", b"django_language=en"), (b"accept-language", b"fr-CA")], "en"),
+        ([(b"cookie", b"django_language=xx"), (b"accept-language", b"de, fr;q=0.2")], "fr"),
+        ([(b"accept-language", b"de")], "en"),
+        ([], "en"),
+    ],
+)
+def test_it_picks_the_language_from_the_handshake(headers: list[Any], language: str) -> None:
+    from monitoring.consumers import handshake_language
+
+    assert handshake_language({"headers": headers}) == language
+
+
+def test_it_relabels_the_alarms_a_monitoring_event_carries(operator: Any, sandbox: Any) -> None:
+    from django.utils import translation
+
+    from dispatch.models import Escalation
+    from monitoring import selectors
+    from monitoring.consumers import relabel
+
+    escalation = Escalation.objects.get(pk=_missed_checkin(operator))
+    # As a worker publishes it: built in English.
+    payload = {"type": "monitoring", **selectors.monitoring_state(escalation.session)}
+    with translation.override("fr"):
+        shown = relabel(payload)
+    assert shown["escalations"][0]["status_label"] == "En cours"
+    assert shown["escalations"][0]["steps"][0]["label"].startswith("Alarme à la personne")
+    assert payload["escalations"][0]["status_label"] == "Under way"
