@@ -29,6 +29,7 @@ const current = {
   detail: null, // the `monitoring` state of the open session, when the server sent it
   busy: false,
   generation: 0,
+  waitsForPlan: false, // the message says the plan must be ready first
 };
 
 // ---------------------------------------------------------------------------------------
@@ -110,6 +111,7 @@ export function open(id, summary = null) {
     current.generation += 1;
     $("checkins-confirm").hidden = true;
     message("");
+    resetForm();
   }
   current.summary = summary;
   render();
@@ -119,6 +121,18 @@ export function update(summary) {
   if (!summary || summary.id !== current.id) return;
   current.summary = summary;
   render();
+}
+
+// What the operator typed for one session is not a choice for the next.
+function resetForm() {
+  $("checkins-interval").value = String(DEFAULT_INTERVAL_MINUTES);
+  const grace = $("checkins-grace");
+  grace.value = grace.defaultValue;
+  $("checkins-ends").value = "";
+}
+
+function planReady(summary) {
+  return Boolean(summary && summary.plan && summary.plan.status === "ready");
 }
 
 export function close() {
@@ -155,6 +169,7 @@ function render() {
   const mine = Boolean(summary && hooks.isMine(summary));
   section.hidden = !summary || summary.status !== "active" || !(mine || monitoring);
   if (section.hidden) return;
+  if (current.waitsForPlan && planReady(summary)) message("");
   const form = $("checkins-form");
   const formHadFocus = form.contains(document.activeElement);
   form.hidden = !mine || Boolean(monitoring);
@@ -210,7 +225,8 @@ function detailText(monitoring) {
   return parts.join(" · ");
 }
 
-function message(text, kind = "info") {
+function message(text, kind = "info", { waitsForPlan = false } = {}) {
+  current.waitsForPlan = waitsForPlan;
   const el = $("checkins-message");
   el.dataset.kind = kind;
   setText(el, text);
@@ -268,7 +284,9 @@ function start() {
   act(id, "start", body, (result, still) => {
     if (!still()) return;
     if (!result.ok) {
-      message(result.error, "error");
+      // Refused for want of a ready plan: the message goes once the plan is saved as ready.
+      const waitsForPlan = result.status === 409 && !planReady(current.summary);
+      message(result.error, "error", { waitsForPlan });
       return;
     }
     const next = result.monitoring && result.monitoring.next;

@@ -44,6 +44,7 @@ const state = {
   unread: new Set(),
   drafts: new Map(),
   busy: false,
+  noticeFor: null, // the session the conversation notice speaks of
 };
 
 // ---------------------------------------------------------------------------------------
@@ -468,6 +469,7 @@ function applySnapshot(data) {
   for (const summary of data.mine) {
     if (!first && !previousMine.has(summary.id)) noteNewMine(summary);
     noteActivity(summary);
+    clearNoticeIfMine(summary);
   }
   if (state.open) {
     const fresh = state.queue.get(state.open.id) || state.mine.get(state.open.id);
@@ -501,6 +503,13 @@ function alertWaiting(sessions) {
       { count: sessions.length },
     ),
   );
+}
+
+// "Already claimed", "now with someone else": stale once the session is this operator's.
+function clearNoticeIfMine(summary) {
+  if (state.noticeFor !== summary.id || !isMine(summary)) return;
+  state.noticeFor = null;
+  $("conv-notice").textContent = "";
 }
 
 function noteNewMine(summary) {
@@ -546,6 +555,7 @@ function applySession(summary) {
       state.mine.set(summary.id, summary);
       if (!wasMine && !state.busy) noteNewMine(summary);
       noteActivity(summary);
+      clearNoticeIfMine(summary);
     }
   }
   if (state.open && state.open.id === summary.id) {
@@ -728,6 +738,7 @@ function openSession(id, { focus = null } = {}) {
     alarms.openChanged(id);
     $("messages").replaceChildren();
     $("conv-notice").textContent = "";
+    state.noticeFor = null;
     resetPanels();
     $("reply").value = state.drafts.get(id) || "";
     renderReplyCount();
@@ -741,6 +752,7 @@ function openSession(id, { focus = null } = {}) {
 }
 
 function closeConversation(notice) {
+  state.noticeFor = notice && state.open ? state.open.id : null;
   saveDraft();
   plan.close();
   checkins.close();
