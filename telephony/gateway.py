@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -67,18 +69,25 @@ def status_callback_url(path: str) -> str:
     return settings.PUBLIC_BASE_URL + path
 
 
-def sms_send(*, to: str, body: str, status_callback: str) -> SendResult:
+@contextmanager
+def _twilio_errors() -> Iterator[None]:
+    """Every REST call's failures, as one SendError: temporary or not, with Twilio's code."""
     try:
+        yield
+    except TwilioRestException as exc:
+        raise _rest_error(exc) from exc
+    except requests.RequestException as exc:
+        raise SendError(f"could not reach Twilio: {exc}", temporary=True) from exc
+
+
+def sms_send(*, to: str, body: str, status_callback: str) -> SendResult:
+    with _twilio_errors():
         message = client().messages.create(
             to=to,
             from_=settings.TWILIO_PHONE_NUMBER,
             body=body,
             status_callback=status_callback,
         )
-    except TwilioRestException as exc:
-        raise _rest_error(exc) from exc
-    except requests.RequestException as exc:
-        raise SendError(f"could not reach Twilio: {exc}", temporary=True) from exc
     return SendResult(sid=str(message.sid), status=str(message.status))
 
 
@@ -93,7 +102,7 @@ def call_create(
 ) -> SendResult:
     """Places a call that says `twiml`. Answering-machine detection tells voicemail apart."""
     options: dict[str, Any] = {"machine_detection": "Enable"} if detect_machine else {}
-    try:
+    with _twilio_errors():
         call = client().calls.create(
             to=to,
             from_=settings.TWILIO_PHONE_NUMBER,
@@ -102,10 +111,6 @@ def call_create(
             status_callback_event=["initiated", "ringing", "answered", "completed"],
             **options,
         )
-    except TwilioRestException as exc:
-        raise _rest_error(exc) from exc
-    except requests.RequestException as exc:
-        raise SendError(f"could not reach Twilio: {exc}", temporary=True) from exc
     return SendResult(sid=str(call.sid), status=str(call.status))
 
 
@@ -126,14 +131,11 @@ def call_end(sid: str, *, answered: bool) -> str:
 
 def _call_update(sid: str, status: str) -> str:
     try:
-        call = client().calls(sid).update(status=status)
-    except TwilioRestException as exc:
-        if exc.code == NOT_IN_PROGRESS and status == "canceled":
-            return "in-progress"
-        if exc.code == NOT_IN_PROGRESS:
-            # Already over: nothing left to hang up.
-            return "completed"
-        raise _rest_error(exc) from exc
-    except requests.RequestException as exc:
-        raise SendError(f"could not reach Twilio: {exc}", temporary=True) from exc
+        with _twilio_errors():
+            call = client().calls(sid).update(status=status)
+    except SendError as exc:
+        if exc.code != str(NOT_IN_PROGRESS):
+            raise
+        # Not ringing any more: answered meanwhile, or already over with nothing to hang up.
+        return "in-progress" if status == "canceled" else "completed"
     return str(call.status)
