@@ -172,11 +172,10 @@ def _accepted(kind: _SendKind, row: Any, result: gateway.SendResult) -> Any:
             # The row in hand is the row stored: never read (and decrypt) it again.
             row.status, row.twilio_sid, row.updated_at = status, result.sid, now
             row.attempts += 1
-            notify(Event.DELIVERY if isinstance(row, OutboundSMS) else Event.CALL_PROGRESS, row)
-            return row
-        for callback in sorted(early, key=lambda c: (c.received_at, c.pk)):
-            callback_apply(callback)
-        row.refresh_from_db()
+        else:
+            for callback in sorted(early, key=lambda c: (c.received_at, c.pk)):
+                callback_apply(callback)
+            row.refresh_from_db()
         notify(Event.DELIVERY if isinstance(row, OutboundSMS) else Event.CALL_PROGRESS, row)
     return row
 
